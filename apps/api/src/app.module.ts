@@ -1,0 +1,45 @@
+import { DynamicModule, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { AuthModule } from '@app/auth';
+import { CleanupTasksModule } from '@app/cleanup-tasks';
+import { AppConfig, AppConfigModule, createValidationPipe, ProblemDetailsFilter } from '@app/common';
+import { DatabaseModule } from '@app/database';
+import { HealthController } from './health/health.controller';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  /** The resolved database: DATABASE_URL, or the embedded server's URL. */
+  databaseUrl: string;
+  /** Runs last when the application shuts down (e.g. stopping the embedded PostgreSQL). */
+  onShutdown?: () => Promise<void>;
+}
+
+class ShutdownCallback implements OnApplicationShutdown {
+  constructor(private readonly callback?: () => Promise<void>) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.callback?.();
+  }
+}
+
+@Module({})
+export class AppModule {
+  static register({ config, databaseUrl, onShutdown }: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.DATABASE_POOL_SIZE }),
+        TerminusModule,
+        AuthModule,
+        CleanupTasksModule,
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: ShutdownCallback, useValue: new ShutdownCallback(onShutdown) },
+      ],
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFactory } from '@nestjs/core';
+import helmet from 'helmet';
+import { AppModule, type AppModuleOptions } from './app.module';
+import { CleanupTasksExpressAdapter, rejectLongRequestLines } from './http/http-server';
+import { createRateLimiter } from './http/rate-limit';
+import { createLogger, requestContext } from './http/request-context';
+import { buildOpenApiDocument, setupSwaggerUi } from './openapi';
+
+/**
+ * The configured application, not yet listening: used by `main.ts` and by
+ * the e2e tests alike, so that tests exercise exactly what runs.
+ */
+export async function createApp(options: AppModuleOptions): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(options), new CleanupTasksExpressAdapter(), {
+    logger: createLogger(options.config.LOG_LEVEL),
+    bodyParser: false,
+  });
+  app.enableShutdownHooks();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestContext());
+  app.use(rejectLongRequestLines);
+  app.use(createRateLimiter(options.config.RATE_LIMIT_PER_MINUTE));
+  // Swagger UI runs inline scripts and styles; the API itself returns JSON only.
+  app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
+  app.useBodyParser('json', { limit: '64kb', type: ['application/json', 'application/*+json'] });
+  setupSwaggerUi(app, buildOpenApiDocument(app));
+  return app;
+}

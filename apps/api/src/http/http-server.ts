@@ -1,0 +1,59 @@
+import { ExpressAdapter } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
+import * as http from 'node:http';
+import type { Socket } from 'node:net';
+import { PROBLEM_CONTENT_TYPE, problemType } from '@app/common';
+
+/** The contract: request lines up to 64 KiB are served (long filters fit URL-encoded); longer → 414. */
+export const MAX_REQUEST_LINE_BYTES = 64 * 1024;
+/** Node's parser limit for request line + headers; above the request-line limit so that 414 is ours to answer. */
+const MAX_HEADER_BYTES = 128 * 1024;
+
+function problemBody(status: number, code: string, title: string, detail: string): string {
+  return JSON.stringify({ type: problemType(code), title, status, detail, code });
+}
+
+/**
+ * Express adapter whose HTTP server accepts request lines past Node's 16 KiB
+ * default, and answers parser-level rejections as problem+json too.
+ */
+export class CleanupTasksExpressAdapter extends ExpressAdapter {
+  override initHttpServer(options: { forceCloseConnections?: boolean } = {}): void {
+    const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, this.getInstance());
+    server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => onClientError(error, socket));
+    this.httpServer = server;
+    if (options.forceCloseConnections) {
+      (this as unknown as { trackOpenConnections(): void }).trackOpenConnections();
+    }
+  }
+}
+
+function onClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  let body = problemBody(400, 'bad-request', 'Bad Request', 'The HTTP request could not be parsed.');
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    const firstLineEnd = error.rawPacket?.indexOf('\r\n') ?? -1;
+    const requestLineTooLong = firstLineEnd < 0 || firstLineEnd > MAX_REQUEST_LINE_BYTES;
+    status = requestLineTooLong ? 414 : 431;
+    body = requestLineTooLong
+      ? problemBody(414, 'uri-too-long', 'URI Too Long', `The request line exceeds ${MAX_REQUEST_LINE_BYTES} bytes.`)
+      : problemBody(431, 'headers-too-large', 'Request Header Fields Too Large', 'The request headers are too large.');
+  }
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Express middleware: 414 for a request line (method, URL, version) over the limit. */
+export function rejectLongRequestLines(request: Request, response: Response, next: NextFunction): void {
+  const lineLength = request.method.length + request.originalUrl.length + 11;
+  if (lineLength > MAX_REQUEST_LINE_BYTES) {
+    response.status(414).type(PROBLEM_CONTENT_TYPE).send(problemBody(414, 'uri-too-long', 'URI Too Long', `The request line exceeds ${MAX_REQUEST_LINE_BYTES} bytes.`));
+    return;
+  }
+  next();
+}

@@ -1,0 +1,60 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { BEARER_SCHEME } from '@app/auth';
+import { PROBLEM_CONTENT_TYPE } from '@app/common';
+
+export const DOCS_PATH = 'api/docs';
+export const DOCS_JSON_PATH = 'api/docs-json';
+
+const DESCRIPTION = `
+REST API of the cleanup-tasks service: after a workspace is deleted, cleanup tasks remove its apps,
+elements and databases. Tasks form trees (\`delete_workspace\` → \`delete_app\` / \`delete_database\`,
+\`delete_app\` → \`delete_element\`) and are executed by the built-in scheduler.
+
+**Authentication.** Every endpoint but health and these docs needs \`Authorization: Bearer <token>\`.
+Press *Authorize* and paste a token: the first start prints an admin token, and \`POST /api/tokens\`
+makes more. A \`member\` token sees only the tasks of its workspaces; other tasks answer 404.
+
+**Errors** are RFC 9457 \`application/problem+json\` documents with a stable \`code\`; validation
+problems list each invalid input under \`errors[]\` with its path.
+`.trim();
+
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Cleanup Tasks API')
+    .setDescription(DESCRIPTION)
+    .setVersion('1.0.0')
+    .setLicense('Proprietary', 'https://example.com/license')
+    .addServer('/', 'This server')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A token from `POST /api/tokens` or the first start (`ctk_…`).' }, BEARER_SCHEME)
+    .addTag('Cleanup Tasks', 'Inspect and steer cleanup work.')
+    .addTag('Tokens', 'Admin: issue, list and revoke bearer tokens.')
+    .addTag('Health', 'Liveness and readiness probes (no token).')
+    .build();
+  const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+  return useProblemJsonForErrors(document);
+}
+
+/** Error responses are served as application/problem+json: say so in the document. */
+function useProblemJsonForErrors(document: OpenAPIObject): OpenAPIObject {
+  for (const pathItem of Object.values(document.paths)) {
+    for (const operation of Object.values(pathItem)) {
+      const responses = (operation as { responses?: Record<string, { content?: Record<string, unknown> }> })?.responses;
+      if (!responses) continue;
+      for (const [status, response] of Object.entries(responses)) {
+        if (Number(status) >= 400 && response.content?.['application/json']) {
+          response.content = { [PROBLEM_CONTENT_TYPE]: response.content['application/json'] };
+        }
+      }
+    }
+  }
+  return document;
+}
+
+export function setupSwaggerUi(app: INestApplication, document: OpenAPIObject): void {
+  SwaggerModule.setup(DOCS_PATH, app, document, {
+    jsonDocumentUrl: DOCS_JSON_PATH,
+    customSiteTitle: 'Cleanup Tasks API',
+    swaggerOptions: { persistAuthorization: true, displayRequestDuration: true, tryItOutEnabled: true },
+  });
+}

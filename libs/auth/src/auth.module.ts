@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { ApiTokensRepository } from './api-tokens.repository';
+import { AdminGuard, BearerAuthGuard } from './auth.guards';
+import { BearerStrategy } from './bearer.strategy';
+import { TokensController } from './tokens.controller';
+import { TokensService } from './tokens.service';
+
+@Module({
+  imports: [PassportModule.register({ session: false })],
+  controllers: [TokensController],
+  providers: [
+    ApiTokensRepository,
+    TokensService,
+    BearerStrategy,
+    // Order matters: authenticate first, then check the role.
+    { provide: APP_GUARD, useClass: BearerAuthGuard },
+    { provide: APP_GUARD, useClass: AdminGuard },
+  ],
+  exports: [TokensService],
+})
+export class AuthModule {}

@@ -1,0 +1,106 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { ResourceNotFoundError, ValidationFailedError, newId } from '@app/common';
+import { DataSource } from 'typeorm';
+import { ApiToken } from './api-token.entity';
+import { ApiTokensRepository } from './api-tokens.repository';
+import type { CreateTokenDto } from './dto/token.dto';
+import type { Principal } from './principal';
+import { generateTokenSecret, hashTokenSecret, tokenHint } from './token-secret';
+
+/** Serialises the bootstrap check across processes starting together. */
+const BOOTSTRAP_LOCK_KEY = 0x43_54_4b_42; // 'CTKB'
+
+export interface BootstrapResult {
+  /** The secret of an admin token created by this start, to print once; undefined when none was created. */
+  createdSecret?: string;
+}
+
+@Injectable()
+export class TokensService {
+  private readonly logger = new Logger(TokensService.name);
+
+  constructor(
+    private readonly tokens: ApiTokensRepository,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  async create(input: CreateTokenDto): Promise<{ token: ApiToken; secret: string }> {
+    const workspaceIds = input.workspaceIds ?? [];
+    if (input.role === 'member' && workspaceIds.length === 0) {
+      throw new ValidationFailedError([{ path: 'workspaceIds', message: 'a member token needs at least one workspace id' }]);
+    }
+    if (input.role === 'admin' && workspaceIds.length > 0) {
+      throw new ValidationFailedError([{ path: 'workspaceIds', message: 'an admin token sees every workspace; omit workspaceIds' }]);
+    }
+    const secret = generateTokenSecret();
+    const token = await this.tokens.insert(this.newToken(input.name, input.role, [...new Set(workspaceIds)], secret));
+    return { token: (await this.tokens.findById(token.id)) ?? token, secret };
+  }
+
+  list(): Promise<ApiToken[]> {
+    return this.tokens.list();
+  }
+
+  async revoke(id: string): Promise<ApiToken> {
+    const token = await this.tokens.revoke(id);
+    if (!token) throw new ResourceNotFoundError('Token', id);
+    return token;
+  }
+
+  /** The principal of an active token with this secret, or null. */
+  async authenticate(secret: string): Promise<Principal | null> {
+    const token = await this.tokens.findActiveByHash(hashTokenSecret(secret));
+    if (!token) return null;
+    this.tokens.touch(token.id).catch((error: unknown) => this.logger.warn({ err: error }, 'could not record token use'));
+    return {
+      tokenId: token.id,
+      name: token.name,
+      role: token.role,
+      workspaceIds: token.role === 'admin' ? null : token.workspaceIds,
+    };
+  }
+
+  /**
+   * With BOOTSTRAP_ADMIN_TOKEN: an admin token with exactly that secret exists
+   * afterwards (idempotent). Without it: the first start, finding no active
+   * admin token, creates one and returns its secret to print once.
+   */
+  async ensureBootstrapAdmin(bootstrapSecret: string | undefined): Promise<BootstrapResult> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_KEY]);
+      const repository = manager.getRepository(ApiToken);
+      if (bootstrapSecret) {
+        const existing = await repository.findOneBy({ tokenHash: hashTokenSecret(bootstrapSecret) });
+        if (existing?.revokedAt) {
+          this.logger.warn(`BOOTSTRAP_ADMIN_TOKEN names token ${existing.id}, which was revoked; it stays revoked. Remove or change the variable.`);
+        } else if (existing && existing.role !== 'admin') {
+          this.logger.warn(`BOOTSTRAP_ADMIN_TOKEN is the secret of ${existing.role} token ${existing.id}; it is not made an admin.`);
+        } else if (!existing) {
+          await repository.insert(this.newToken('bootstrap admin (BOOTSTRAP_ADMIN_TOKEN)', 'admin', [], bootstrapSecret));
+          this.logger.log('Admin token from BOOTSTRAP_ADMIN_TOKEN registered.');
+        }
+        return {};
+      }
+      const hasActiveAdmin = await repository.createQueryBuilder('t').where("t.role = 'admin' AND t.revoked_at IS NULL").getExists();
+      if (hasActiveAdmin) return {};
+      const secret = generateTokenSecret();
+      await repository.insert(this.newToken('first-start admin', 'admin', [], secret));
+      return { createdSecret: secret };
+    });
+  }
+
+  private newToken(name: string, role: ApiToken['role'], workspaceIds: string[], secret: string): ApiToken {
+    return Object.assign(new ApiToken(), {
+      id: newId('tok'),
+      name,
+      role,
+      workspaceIds,
+      tokenHash: hashTokenSecret(secret),
+      tokenHint: tokenHint(secret),
+      createdAt: new Date(),
+      lastUsedAt: null,
+      revokedAt: null,
+    });
+  }
+}

@@ -1,0 +1,81 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+
+/**
+ * The environment the service reads, validated once at start-up. Features
+ * inject this class (provided by `AppConfigModule`); none reads `process.env`.
+ */
+export class AppConfig {
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT: number = 3000;
+
+  @IsOptional() @IsString()
+  HOST: string = '127.0.0.1';
+
+  @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional() @IsString()
+  EMBEDDED_POSTGRES_DIR: string = '.data/postgres';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  EMBEDDED_POSTGRES_PORT: number = 54329;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  SCHEDULER_ENABLED: boolean = true;
+
+  @IsOptional() @IsString() @MinLength(32) @MaxLength(256) @Matches(/^[\x21-\x7e]+$/, { message: 'BOOTSTRAP_ADMIN_TOKEN must be printable ASCII without spaces' })
+  BOOTSTRAP_ADMIN_TOKEN?: string;
+
+  /** Key of the cursors' HMAC; unset → a random key kept in the database. */
+  @IsOptional() @IsString() @MinLength(32)
+  CURSOR_SECRET?: string;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: string = 'info';
+
+  /** Requests per minute per client on the API (429 beyond). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  RATE_LIMIT_PER_MINUTE: number = 1200;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  DATABASE_POOL_SIZE: number = 20;
+}
+
+/** The variables read from the environment (and `.env`); everything else is ignored. */
+export const CONFIG_KEYS = [
+  'PORT', 'HOST', 'DATABASE_URL', 'EMBEDDED_POSTGRES_DIR', 'EMBEDDED_POSTGRES_PORT', 'SCHEDULER_ENABLED',
+  'BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_POOL_SIZE',
+] as const satisfies readonly (keyof AppConfig)[];
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/** Validates raw environment variables; throws one error listing every problem. */
+export function validateEnvironment(raw: Record<string, unknown>): AppConfig {
+  const relevant = Object.fromEntries(
+    CONFIG_KEYS.filter((key) => raw[key] !== undefined && raw[key] !== '').map((key) => [key, raw[key]]),
+  );
+  const config = plainToInstance(AppConfig, relevant, { exposeDefaultValues: true });
+  const errors = validateSync(config, { skipMissingProperties: false, whitelist: false });
+  if (errors.length > 0) {
+    const problems = errors.flatMap((e) =>
+      Object.values(e.constraints ?? {}).map((message) => `${e.property}=${JSON.stringify(raw[e.property])}: ${message}`),
+    );
+    throw new ConfigValidationError(problems);
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,40 @@
+import type { FieldError } from './problem';
+
+/**
+ * An error the API answers on purpose. `code` is stable and documented; the
+ * global filter turns it into problem+json with `status`.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  abstract readonly title: string;
+  /** Extension members added to the problem document. */
+  readonly extensions: Record<string, unknown> = {};
+}
+
+export class ValidationFailedError extends DomainError {
+  readonly status = 400;
+  readonly code = 'validation-failed';
+  readonly title = 'Invalid request';
+  constructor(readonly errors: FieldError[]) {
+    super(errors.length === 1 ? `${errors[0].path}: ${errors[0].message}` : `${errors.length} inputs are invalid`);
+  }
+}
+
+export class ResourceNotFoundError extends DomainError {
+  readonly status = 404;
+  readonly code = 'not-found';
+  readonly title = 'Not found';
+  constructor(kind: string, id: string) {
+    super(`${kind} ${id} does not exist or is not visible to this token`);
+  }
+}
+
+export class ConflictError extends DomainError {
+  readonly status = 409;
+  readonly title = 'Conflict';
+  constructor(readonly code: string, message: string, extensions: Record<string, unknown> = {}) {
+    super(message);
+    Object.assign(this.extensions, extensions);
+  }
+}

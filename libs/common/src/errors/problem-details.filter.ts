@@ -1,0 +1,101 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { STATUS_CODES } from 'node:http';
+import { DomainError, ValidationFailedError } from './domain-errors';
+import { PROBLEM_CONTENT_TYPE, ProblemDetails, problemType } from './problem';
+
+const CODES_BY_STATUS: Record<number, string> = {
+  400: 'bad-request',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  409: 'conflict',
+  413: 'payload-too-large',
+  414: 'uri-too-long',
+  415: 'unsupported-media-type',
+  429: 'rate-limited',
+  500: 'internal-error',
+  503: 'unavailable',
+};
+
+/**
+ * The one place errors become responses: RFC 9457 problem+json for every
+ * status. Domain errors carry their own code and detail; framework errors keep
+ * their status; anything unexpected is a bare 500 whose details go only to the
+ * log, under the request id that the response names.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const problem = this.toProblem(exception);
+    problem.instance = request.originalUrl?.split('?')[0];
+    const requestId = (request as { id?: unknown }).id;
+    if (requestId !== undefined) problem.requestId = String(requestId);
+
+    if (problem.status >= 500) {
+      this.logger.error({ err: exception, requestId }, 'request failed unexpectedly');
+    }
+    if (response.headersSent) {
+      // A streamed response broke half-way: nothing can be said to the client any more.
+      response.destroy();
+      return;
+    }
+    if (problem.status === 401) {
+      response.setHeader('WWW-Authenticate', 'Bearer realm="cleanup-tasks"');
+    }
+    response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  }
+
+  private toProblem(exception: unknown): ProblemDetails {
+    if (exception instanceof DomainError) {
+      return {
+        type: problemType(exception.code),
+        title: exception.title,
+        status: exception.status,
+        detail: exception.message,
+        code: exception.code,
+        ...exception.extensions,
+        ...(exception instanceof ValidationFailedError ? { errors: exception.errors } : {}),
+      };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      return this.fromStatus(status, this.detailOf(exception, status));
+    }
+    const status = clientErrorStatus(exception);
+    if (status !== undefined) {
+      return this.fromStatus(status, status === 400 ? 'The request body could not be parsed.' : (STATUS_CODES[status] ?? 'Client error'));
+    }
+    return this.fromStatus(HttpStatus.INTERNAL_SERVER_ERROR, 'An unexpected error occurred. Quote the requestId when reporting it.');
+  }
+
+  private fromStatus(status: number, detail: string): ProblemDetails {
+    const code = CODES_BY_STATUS[status] ?? (status >= 500 ? 'internal-error' : 'client-error');
+    return { type: problemType(code), title: STATUS_CODES[status] ?? 'Error', status, detail, code };
+  }
+
+  private detailOf(exception: HttpException, status: number): string {
+    if (status >= 500) return 'An unexpected error occurred. Quote the requestId when reporting it.';
+    if (exception.cause !== undefined && status === 400) return 'The request body could not be parsed.';
+    const body = exception.getResponse();
+    if (typeof body === 'string') return body;
+    const message = (body as { message?: unknown }).message;
+    if (Array.isArray(message)) return message.map(String).join('; ');
+    if (typeof message === 'string') return message;
+    return exception.message;
+  }
+}
+
+/** Errors from Express middleware (body parser: malformed JSON, too large) carry a 4xx `status`. */
+function clientErrorStatus(exception: unknown): number | undefined {
+  if (exception instanceof SyntaxError) return 400;
+  if (typeof exception !== 'object' || exception === null) return undefined;
+  const candidate = (exception as { status?: unknown; statusCode?: unknown }).status ?? (exception as { statusCode?: unknown }).statusCode;
+  return typeof candidate === 'number' && candidate >= 400 && candidate < 500 ? candidate : undefined;
+}

@@ -1,0 +1,36 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export class FieldErrorDto {
+  @ApiProperty({ description: 'Where the input is wrong, as a path into the request.', example: 'filter.OR[1].attempts.gt' })
+  path: string;
+
+  @ApiProperty({ example: 'expected integer' })
+  message: string;
+}
+
+/** RFC 9457 problem details: the body of every error response (`application/problem+json`). */
+export class ProblemDetailsDto {
+  @ApiProperty({ description: 'URI naming the kind of problem; stable, one per `code`.', example: 'urn:problem-type:cleanup-tasks:validation-failed' })
+  type: string;
+
+  @ApiProperty({ example: 'Invalid request' })
+  title: string;
+
+  @ApiProperty({ description: 'The HTTP status code.', example: 400 })
+  status: number;
+
+  @ApiProperty({ description: 'What went wrong, for a person.', example: 'filter.OR[1].attempts.gt: expected integer' })
+  detail: string;
+
+  @ApiProperty({ description: 'Stable machine-readable code.', example: 'validation-failed' })
+  code: string;
+
+  @ApiPropertyOptional({ description: 'The request path.', example: '/api/cleanup-tasks' })
+  instance?: string;
+
+  @ApiPropertyOptional({ description: 'Correlation id of the request, also in the logs.', example: 'req-7' })
+  requestId?: string;
+
+  @ApiPropertyOptional({ type: [FieldErrorDto], description: 'Each invalid input (validation problems only).' })
+  errors?: FieldErrorDto[];
+}

