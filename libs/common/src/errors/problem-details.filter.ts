@@ -64,6 +64,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         ...(exception instanceof ValidationFailedError ? { errors: exception.errors } : {}),
       };
     }
+    if (exception instanceof HttpException && exception.getStatus() === HttpStatus.SERVICE_UNAVAILABLE) {
+      return this.unavailable(exception);
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       return this.fromStatus(status, this.detailOf(exception, status));
@@ -73,6 +76,15 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return this.fromStatus(status, status === 400 ? 'The request body could not be parsed.' : (STATUS_CODES[status] ?? 'Client error'));
     }
     return this.fromStatus(HttpStatus.INTERNAL_SERVER_ERROR, 'An unexpected error occurred. Quote the requestId when reporting it.');
+  }
+
+  /** A failing health check: name each check and its state, never the underlying error text. */
+  private unavailable(exception: HttpException): ProblemDetails {
+    const body = exception.getResponse() as { details?: Record<string, { status?: string }> };
+    const checks = Object.fromEntries(Object.entries(body?.details ?? {}).map(([name, result]) => [name, result?.status ?? 'unknown']));
+    const failing = Object.entries(checks).filter(([, state]) => state !== 'up').map(([name]) => name);
+    const problem = this.fromStatus(HttpStatus.SERVICE_UNAVAILABLE, failing.length ? `Not ready: ${failing.join(', ')} down.` : 'Not ready.');
+    return { ...problem, checks };
   }
 
   private fromStatus(status: number, detail: string): ProblemDetails {

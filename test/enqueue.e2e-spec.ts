@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { createTestApp, type TestApp } from './support/test-app';
+
+describe('Enqueue [POST /api/cleanup-tasks]', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await createTestApp();
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  const enqueue = (body: unknown, token = sut.tokens.admin) => request(sut.server).post('/api/cleanup-tasks').auth(token, { type: 'bearer' }).send(body as object);
+  const count = async () => (await sut.dataSource.query('SELECT count(*)::int AS n FROM cleanup_tasks'))[0].n as number;
+
+  it('creates a pending root task (201) and answers 200 with the same task for the same event again', async () => {
+    const body = { resourceType: 'delete_workspace', resourceId: 'ws_delta', workspaceId: 'ws_delta', sourceEventId: 'evt_42', metadata: { reason: 'offboarding' } };
+    const first = await enqueue(body);
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ ...body, status: 'pending', attempts: 0, parentId: null, lastError: null, completedAt: null });
+    expect(first.body.id).toMatch(/^ct_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+    const second = await enqueue({ ...body, metadata: { reason: 'redelivered' } });
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+  });
+
+  it('keeps one task when the same event is delivered concurrently', async () => {
+    const body = { resourceType: 'delete_app', resourceId: 'app_1', workspaceId: 'ws_delta', sourceEventId: 'evt_race' };
+    const responses = await Promise.all(Array.from({ length: 8 }, () => enqueue(body)));
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
+  });
+
+  it('treats a different resource of the same event as a new task, and tasks without an event as always new', async () => {
+    const a = await enqueue({ resourceType: 'delete_app', resourceId: 'app_2', workspaceId: 'ws_delta', sourceEventId: 'evt_race' });
+    expect(a.status).toBe(201);
+    const b1 = await enqueue({ resourceType: 'delete_app', resourceId: 'app_3', workspaceId: 'ws_delta' });
+    const b2 = await enqueue({ resourceType: 'delete_app', resourceId: 'app_3', workspaceId: 'ws_delta' });
+    expect([b1.status, b2.status]).toEqual([201, 201]);
+    expect(b1.body.id).not.toBe(b2.body.id);
+    expect(b1.body.metadata).toEqual({});
+  });
+
+  it.each([
+    ['an unknown resource type', { resourceType: 'delete_universe', resourceId: 'x', workspaceId: 'ws' }, 'resourceType'],
+    ['a missing workspace', { resourceType: 'delete_app', resourceId: 'x' }, 'workspaceId'],
+    ['an array as metadata', { resourceType: 'delete_app', resourceId: 'x', workspaceId: 'ws', metadata: [1] }, 'metadata'],
+    ['null metadata', { resourceType: 'delete_app', resourceId: 'x', workspaceId: 'ws', metadata: 'null' }, 'metadata'],
+    ['a client-chosen status', { resourceType: 'delete_app', resourceId: 'x', workspaceId: 'ws', status: 'completed' }, 'status'],
+    ['a client-chosen parent', { resourceType: 'delete_app', resourceId: 'x', workspaceId: 'ws', parentId: 'ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV' }, 'parentId'],
+    ['a numeric resource id', { resourceType: 'delete_app', resourceId: 7, workspaceId: 'ws' }, 'resourceId'],
+    ['SQL in a field', { resourceType: "delete_app'; DROP TABLE cleanup_tasks; --", resourceId: 'x', workspaceId: 'ws' }, 'resourceType'],
+  ])('answers 400 for %s, naming %s, and stores nothing', async (_label, body, path) => {
+    const before = await count();
+    const response = await enqueue(body);
+    expect(response.status).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+    expect(await count()).toBe(before);
+  });
+
+  it('answers 403 to a member and 401 without a token', async () => {
+    const body = { resourceType: 'delete_app', resourceId: 'x', workspaceId: 'ws_alpha' };
+    expect((await enqueue(body, sut.tokens.member)).status).toBe(403);
+    expect((await request(sut.server).post('/api/cleanup-tasks').send(body)).status).toBe(401);
+    expect((await enqueue(body, sut.tokens.revoked)).status).toBe(401);
+  });
+});

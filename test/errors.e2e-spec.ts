@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { createTestApp, type TestApp } from './support/test-app';
+
+const expectProblem = (response: request.Response, status: number) => {
+  expect(response.status).toBe(status);
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(response.body).toEqual(
+    expect.objectContaining({ type: expect.stringMatching(/^urn:problem-type:cleanup-tasks:/), title: expect.any(String), status, detail: expect.any(String), code: expect.any(String) }),
+  );
+  expect(JSON.stringify(response.body)).not.toMatch(/\bat \S+ \(|node_modules|SELECT |INSERT |stack/i);
+};
+
+describe('Errors are RFC 9457 problem+json', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await createTestApp();
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  it('answers 404 for an unknown route, with the request id', async () => {
+    const response = await request(sut.server).get('/api/nothing-here').auth(sut.tokens.admin, { type: 'bearer' }).set('X-Request-Id', 'trace-123');
+    expectProblem(response, 404);
+    expect(response.body.requestId).toBe('trace-123');
+    expect(response.headers['x-request-id']).toBe('trace-123');
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const response = await request(sut.server)
+      .post('/api/cleanup-tasks')
+      .auth(sut.tokens.admin, { type: 'bearer' })
+      .set('Content-Type', 'application/json')
+      .send('{"resourceType": "delete_app", ');
+    expectProblem(response, 400);
+  });
+
+  it('answers 413 for a body over 64 KiB', async () => {
+    const response = await request(sut.server)
+      .post('/api/cleanup-tasks')
+      .auth(sut.tokens.admin, { type: 'bearer' })
+      .send({ resourceType: 'delete_app', resourceId: 'x', workspaceId: 'ws', metadata: { blob: 'x'.repeat(70 * 1024) } });
+    expectProblem(response, 413);
+  });
+
+  it('answers 414 for a request line over 64 KiB', async () => {
+    const response = await request(sut.server).get(`/api/cleanup-tasks?filter=${'a'.repeat(66 * 1024)}`).auth(sut.tokens.admin, { type: 'bearer' });
+    expectProblem(response, 414);
+  });
+
+  it('lists every invalid input with its path', async () => {
+    const response = await request(sut.server).post('/api/cleanup-tasks').auth(sut.tokens.admin, { type: 'bearer' }).send({ resourceType: 'nope', workspaceId: 3 });
+    expectProblem(response, 400);
+    expect(response.body.code).toBe('validation-failed');
+    expect(response.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['resourceId', 'resourceType', 'workspaceId']);
+  });
+});
+
+describe('Rate limiting', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await createTestApp({ env: { RATE_LIMIT_PER_MINUTE: '3' } });
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  it('answers 429 problem+json past the budget, per token, and never limits health checks', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push((await request(sut.server).get('/api/tokens').auth(sut.tokens.admin, { type: 'bearer' })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const limited = await request(sut.server).get('/api/tokens').auth(sut.tokens.admin, { type: 'bearer' });
+    expectProblem(limited, 429);
+    expect(limited.headers['ratelimit']).toBeDefined();
+
+    const otherToken = await request(sut.server).get('/api/cleanup-tasks/ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV').auth(sut.tokens.member, { type: 'bearer' });
+    expect(otherToken.status).toBe(404);
+    for (let i = 0; i < 5; i++) {
+      expect((await request(sut.server).get('/health/live')).status).toBe(200);
+    }
+  });
+});
+
+describe('Health [/health]', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await createTestApp();
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  it('answers liveness without a token', async () => {
+    const response = await request(sut.server).get('/health/live');
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('ok');
+  });
+
+  it('answers readiness with the database and migration checks up', async () => {
+    const response = await request(sut.server).get('/health/ready');
+    expect(response.status).toBe(200);
+    expect(response.body.details).toMatchObject({ database: { status: 'up' }, migrations: { status: 'up' } });
+  });
+
+  it('reports not ready (503) while a migration is missing', async () => {
+    await sut.dataSource.query(`DELETE FROM typeorm_migrations WHERE name = 'InitialSchema1764403200000'`);
+    try {
+      const response = await request(sut.server).get('/health/ready');
+      expect(response.status).toBe(503);
+      expectProblem(response, 503);
+      expect(response.body.checks).toEqual({ database: 'up', migrations: 'down' });
+    } finally {
+      await sut.dataSource.query(`INSERT INTO typeorm_migrations ("timestamp", name) VALUES (1764403200000, 'InitialSchema1764403200000')`);
+    }
+  });
+});
