@@ -27,6 +27,8 @@ const common = {
 };
 
 export default {
+  // Per-test budget; e2e tests wait on a real database, scheduler and browser.
+  testTimeout: 60_000,
   projects: [
     {
       ...common,
@@ -39,7 +41,6 @@ export default {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/libs/**/*.db-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      testTimeout: 60000,
     },
   ],
 };

@@ -32,7 +32,17 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('Health', 'Liveness and readiness probes (no token).')
     .build();
   const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
-  return useProblemJsonForErrors(document);
+  return markPublicOperations(useProblemJsonForErrors(document));
+}
+
+/** Operations without a bearer requirement (health) say so explicitly: `security: []`. */
+function markPublicOperations(document: OpenAPIObject): OpenAPIObject {
+  for (const pathItem of Object.values(document.paths)) {
+    for (const operation of Object.values(pathItem) as { responses?: unknown; security?: unknown[] }[]) {
+      if (operation?.responses && !operation.security) operation.security = [];
+    }
+  }
+  return document;
 }
 
 /** Error responses are served as application/problem+json: say so in the document. */
@@ -55,6 +65,6 @@ export function setupSwaggerUi(app: INestApplication, document: OpenAPIObject): 
   SwaggerModule.setup(DOCS_PATH, app, document, {
     jsonDocumentUrl: DOCS_JSON_PATH,
     customSiteTitle: 'Cleanup Tasks API',
-    swaggerOptions: { persistAuthorization: true, displayRequestDuration: true, tryItOutEnabled: true },
+    swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
   });
 }

@@ -1,6 +1,6 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { ProblemDetailsDto } from '@app/common/openapi/problem-details.dto';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import { ApiProblem } from '@app/common/openapi/api-problem.decorator';
 import type { Principal } from './principal';
 
 export const IS_PUBLIC_KEY = 'auth:public';
@@ -18,10 +18,11 @@ export function Authenticated(options: { admin?: boolean } = {}) {
   const decorators = [
     SetMetadata(REQUIRES_ADMIN_KEY, options.admin === true),
     ApiBearerAuth(BEARER_SCHEME),
-    ApiUnauthorizedResponse({ description: 'No token, a malformed `Authorization` header, or an unknown or revoked token.', type: ProblemDetailsDto }),
+    ApiProblem(401, 'No token, a malformed `Authorization` header, or an unknown or revoked token.'),
+    ApiProblem(429, 'Too many requests from this token; retry after the time in the `RateLimit` header.'),
   ];
   if (options.admin) {
-    decorators.push(ApiForbiddenResponse({ description: 'The token is not an admin token.', type: ProblemDetailsDto }));
+    decorators.push(ApiProblem(403, 'This operation needs an admin token.'));
   }
   return applyDecorators(...decorators);
 }

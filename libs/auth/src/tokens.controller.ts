@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ProblemDetailsDto } from '@app/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiProblem } from '@app/common';
 import { Authenticated } from './auth.decorators';
 import { CreatedTokenDto, CreateTokenDto, TokenDto } from './dto/token.dto';
 import { TokensService } from './tokens.service';
@@ -14,7 +14,7 @@ export class TokensController {
   @Post()
   @ApiOperation({ summary: 'Create a token', description: 'Creates an admin token or a member token scoped to workspaces. The secret is in this response only; it is stored as a hash.' })
   @ApiCreatedResponse({ type: CreatedTokenDto })
-  @ApiBadRequestResponse({ type: ProblemDetailsDto, description: 'Invalid body.' })
+  @ApiProblem(400, 'Invalid body: `errors` lists each invalid input.', { detail: 'workspaceIds: a member token needs at least one workspace id', errors: [{ path: 'workspaceIds', message: 'a member token needs at least one workspace id' }] })
   async create(@Body() body: CreateTokenDto): Promise<CreatedTokenDto> {
     const { token, secret } = await this.tokens.create(body);
     return CreatedTokenDto.withSecret(token, secret);
@@ -32,7 +32,7 @@ export class TokensController {
   @ApiOperation({ summary: 'Revoke a token', description: 'The token stops working at once. Revoking a revoked token is a no-op.' })
   @ApiParam({ name: 'id', example: 'tok_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV' })
   @ApiOkResponse({ type: TokenDto, description: 'The revoked token.' })
-  @ApiNotFoundResponse({ type: ProblemDetailsDto })
+  @ApiProblem(404, 'No token has this id.')
   async revoke(@Param('id') id: string): Promise<TokenDto> {
     return TokenDto.from(await this.tokens.revoke(id));
   }

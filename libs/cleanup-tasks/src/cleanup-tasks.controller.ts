@@ -1,16 +1,8 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiCreatedResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated, CurrentPrincipal, type Principal } from '@app/auth';
-import { ProblemDetailsDto } from '@app/common';
+import { ApiProblem } from '@app/common';
 import { CleanupTasksService } from './cleanup-tasks.service';
 import { CleanupTaskDto } from './dto/cleanup-task.dto';
 import { CreateCleanupTaskDto } from './dto/create-cleanup-task.dto';
@@ -31,8 +23,8 @@ export class CleanupTasksController {
   })
   @ApiParam(TASK_ID_PARAM)
   @ApiOkResponse({ type: CleanupTaskDto })
-  @ApiBadRequestResponse({ type: ProblemDetailsDto, description: 'Malformed id.' })
-  @ApiNotFoundResponse({ type: ProblemDetailsDto, description: "Unknown, or outside the token's workspaces." })
+  @ApiProblem(400, 'Malformed id.', { detail: 'id: expected a cleanup task id: ct_ followed by 26 ULID characters', errors: [{ path: 'id', message: 'expected a cleanup task id: ct_ followed by 26 ULID characters' }] })
+  @ApiProblem(404, "Unknown, or outside the token's workspaces (existence is not revealed).")
   async getById(@Param('id', ParseTaskIdPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<CleanupTaskDto> {
     return CleanupTaskDto.from(await this.tasks.getById(id, principal.workspaceIds));
   }
@@ -46,7 +38,7 @@ export class CleanupTasksController {
   })
   @ApiCreatedResponse({ type: CleanupTaskDto, description: 'Enqueued.' })
   @ApiOkResponse({ type: CleanupTaskDto, description: 'Already enqueued for this event: the existing task.' })
-  @ApiBadRequestResponse({ type: ProblemDetailsDto, description: 'Invalid body.' })
+  @ApiProblem(400, 'Invalid body: `errors` lists each invalid input.', { detail: 'resourceType: resourceType must be one of the following values: delete_workspace, delete_app, delete_element, delete_database', errors: [{ path: 'resourceType', message: 'resourceType must be one of the following values: delete_workspace, delete_app, delete_element, delete_database' }] })
   async enqueue(@Body() body: CreateCleanupTaskDto, @Res({ passthrough: true }) response: Response): Promise<CleanupTaskDto> {
     const { task, created } = await this.tasks.enqueue(body);
     response.status(created ? HttpStatus.CREATED : HttpStatus.OK);

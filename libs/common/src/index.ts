@@ -5,4 +5,5 @@ export * from './errors/problem';
 export * from './errors/problem-details.filter';
 export * from './ids';
 export * from './openapi/problem-details.dto';
+export * from './openapi/api-problem.decorator';
 export * from './validation/validation-pipe';

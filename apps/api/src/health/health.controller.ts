@@ -1,9 +1,19 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblem } from '@app/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Public } from '@app/auth';
 import { DataSource } from 'typeorm';
+
+const HEALTH_SCHEMA = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['ok'] },
+    details: { type: 'object', additionalProperties: { type: 'object', properties: { status: { type: 'string', enum: ['up', 'down'] } } } },
+  },
+  example: { status: 'ok', details: { database: { status: 'up' }, migrations: { status: 'up' } } },
+};
 
 @ApiTags('Health')
 @Public()
@@ -18,6 +28,7 @@ export class HealthController {
   @Get('live')
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness', description: 'The process is up and serving HTTP. No token needed.' })
+  @ApiOkResponse({ description: 'Alive.', schema: HEALTH_SCHEMA })
   live() {
     return this.health.check([]);
   }
@@ -25,7 +36,8 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness', description: 'The database answers and every migration is applied. No token needed.' })
-  @ApiServiceUnavailableResponse({ description: 'Not ready: the details name the failing check.' })
+  @ApiOkResponse({ description: 'Ready.', schema: HEALTH_SCHEMA })
+  @ApiProblem(503, 'Not ready: `checks` names the state of each check.', { detail: 'Not ready: migrations down.', checks: { database: 'up', migrations: 'down' } })
   ready() {
     return this.health.check([
       () =>

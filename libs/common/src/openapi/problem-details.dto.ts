@@ -33,4 +33,15 @@ export class ProblemDetailsDto {
 
   @ApiPropertyOptional({ type: [FieldErrorDto], description: 'Each invalid input (validation problems only).' })
   errors?: FieldErrorDto[];
+
+  @ApiPropertyOptional({ description: 'The task\'s status when it cannot take the operation (409 only).', example: 'pending' })
+  currentStatus?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', enum: ['up', 'down'] },
+    description: 'State of each readiness check (503 from `/health/ready` only).',
+    example: { database: 'up', migrations: 'down' },
+  })
+  checks?: Record<string, string>;
 }

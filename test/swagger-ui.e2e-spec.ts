@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { AddressInfo } from 'node:net';
+import type { Browser } from 'playwright-core';
+import request from 'supertest';
+import { launchChromium } from './support/chromium';
+import { createTestApp, insertTasks, type TestApp } from './support/test-app';
+
+describe('Swagger UI [/api/docs] in a real browser', () => {
+  let sut: TestApp;
+  let browser: Browser;
+  let baseUrl: string;
+  let taskId: string;
+
+  beforeAll(async () => {
+    sut = await createTestApp();
+    [taskId] = await insertTasks(sut.dataSource, [{ workspaceId: 'ws_alpha', resourceType: 'delete_app', metadata: { shownIn: 'swagger' } }]);
+    await sut.app.listen(0, '127.0.0.1');
+    baseUrl = `http://127.0.0.1:${(sut.server.address() as AddressInfo).port}`;
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await sut.close();
+  });
+
+  it('serves the OpenAPI document with the bearer scheme and every route', async () => {
+    const response = await request(sut.server).get('/api/docs-json');
+    expect(response.status).toBe(200);
+    expect(response.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/api/cleanup-tasks/{id}', '/api/cleanup-tasks', '/api/tokens', '/api/tokens/{id}', '/health/live', '/health/ready']));
+    const getById = response.body.paths['/api/cleanup-tasks/{id}'].get;
+    expect(getById.security).toEqual([{ bearer: [] }]);
+    expect(Object.keys(getById.responses).sort()).toEqual(['200', '400', '401', '404', '429']);
+    expect(getById.responses['404'].content['application/problem+json']).toBeDefined();
+  });
+
+  it('authorizes with a token and runs "Try it out" on GET /api/cleanup-tasks/{id} to a 200', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${baseUrl}/api/docs`, { waitUntil: 'domcontentloaded' });
+      await page.locator('.btn.authorize').first().click();
+      await page.locator('.modal-ux input').first().fill(sut.tokens.member);
+      await page.locator('.modal-ux .auth-btn-wrapper button.authorize').click();
+      await page.locator('.modal-ux button.btn-done, .modal-ux .close-modal').first().click();
+
+      const operation = page.locator('#operations-Cleanup_Tasks-CleanupTasks_getById');
+      await operation.locator('.opblock-summary').click();
+      await operation.locator('button.try-out__btn').click();
+      await operation.locator('input[placeholder="id"]').fill(taskId);
+      await operation.locator('button.execute').click();
+
+      const status = operation.locator('.live-responses-table .response .response-col_status');
+      await status.first().waitFor({ timeout: 15_000 });
+      expect((await status.first().innerText()).trim()).toBe('200');
+      const body = await operation.locator('.live-responses-table .response-col_description pre').first().innerText();
+      expect(JSON.parse(body)).toMatchObject({ id: taskId, resourceType: 'delete_app', metadata: { shownIn: 'swagger' } });
+    } finally {
+      if (process.env.SWAGGER_SCREENSHOT) await page.screenshot({ path: process.env.SWAGGER_SCREENSHOT, fullPage: true });
+      await page.close();
+    }
+  });
+});
