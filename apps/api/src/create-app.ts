@@ -15,6 +15,8 @@ export async function createApp(options: AppModuleOptions): Promise<NestExpressA
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(options), new CleanupTasksExpressAdapter(), {
     logger: createLogger(options.config.LOG_LEVEL),
     bodyParser: false,
+    // Let start-up errors reach the caller (main prints a clear message; tests see the cause).
+    abortOnError: false,
   });
   app.enableShutdownHooks();
   app.disable('x-powered-by');

@@ -52,10 +52,21 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  const lines: string[] = [];
   if (error instanceof ConfigValidationError) {
-    process.stderr.write(`${error.message}\n`);
+    lines.push(error.message);
   } else {
-    process.stderr.write(`Start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    lines.push(`Start-up failed: ${redactCredentials(message)}`);
+    if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|password authentication|does not exist|timeout/i.test(message)) {
+      lines.push('Check DATABASE_URL: the PostgreSQL server must be reachable with those credentials.');
+    }
   }
-  process.exit(1);
+  // Exit once stderr is flushed: a pipe write is asynchronous.
+  process.stderr.write(`${lines.join('\n')}\n`, () => process.exit(1));
 });
+
+/** Never print a password from a connection string. */
+function redactCredentials(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@');
+}

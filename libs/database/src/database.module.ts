@@ -22,7 +22,12 @@ export class DatabaseModule {
       global: true,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => buildDataSourceOptions(options.url, options),
+          useFactory: () => ({
+            ...buildDataSourceOptions(options.url, options),
+            // A few quick retries ride out a server that is still starting; then fail fast.
+            retryAttempts: 3,
+            retryDelay: 1000,
+          }),
           dataSourceFactory: async (dataSourceOptions) => {
             const dataSource = await new DataSource(dataSourceOptions!).initialize();
             const applied = await runMigrationsExclusively(dataSource);

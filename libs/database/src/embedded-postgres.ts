@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface EmbeddedPostgresOptions {
@@ -28,6 +28,8 @@ const PASSWORD = 'postgres';
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) makeTraversable(dirname(dataDir), options.onLog);
   await stopOrphanedPostmaster(dataDir, options.onLog);
 
   // The package is ESM-only; this dynamic import survives the CommonJS build.
@@ -40,7 +42,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     password: PASSWORD,
     persistent: true,
     // As root it runs PostgreSQL as a dedicated OS user (PostgreSQL refuses root).
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     onLog: log,
     onError: (error: unknown) => log(`[error] ${String(error instanceof Error ? error.message : error)}`),
@@ -71,6 +73,23 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await server.stop();
     },
   };
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` OS user, which must be able to
+ * reach its data directory: give every ancestor that lacks it the search (x)
+ * permission for others — not read, so nothing becomes listable. A clone in a
+ * `mktemp -d` folder (mode 0700) needs this.
+ */
+function makeTraversable(directory: string, onLog?: (message: string) => void): void {
+  for (let current = directory; ; current = dirname(current)) {
+    const mode = statSync(current).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(current, mode | 0o001);
+      onLog?.(`made ${current} traversable for the postgres user (o+x)`);
+    }
+    if (dirname(current) === current) break;
+  }
 }
 
 export function quoteIdentifier(name: string): string {

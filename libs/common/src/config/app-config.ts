@@ -49,13 +49,58 @@ export class AppConfig {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
   DATABASE_POOL_SIZE: number = 20;
+
+  // --- Scheduler (read only where SCHEDULER_ENABLED) ---
+
+  /** Handlers running at once in this process. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  SCHEDULER_CONCURRENCY: number = 10;
+
+  /** Most tasks one claim statement takes (never more than the free slots). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  SCHEDULER_BATCH_SIZE: number = 20;
+
+  /** A claim is a lease this long; heartbeats renew it every third of it. A dead worker's tasks are re-claimed after it expires. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86400)
+  SCHEDULER_LEASE_SECONDS: number = 60;
+
+  /** Automatic attempts per task (a retry through the API grants as many again). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  SCHEDULER_MAX_ATTEMPTS: number = 5;
+
+  /** Backoff after the first failed attempt; it doubles per attempt, with jitter, up to SCHEDULER_BACKOFF_MAX_MS. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  SCHEDULER_BACKOFF_BASE_MS: number = 1000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  SCHEDULER_BACKOFF_MAX_MS: number = 300_000;
+
+  /** Longest sleep of an idle worker; new work wakes it at once through LISTEN/NOTIFY, so this is only the safety net. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10)
+  SCHEDULER_POLL_INTERVAL_MS: number = 2000;
+
+  /** On SIGTERM: how long running handlers may finish before their leases are released. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0)
+  SCHEDULER_SHUTDOWN_TIMEOUT_MS: number = 10_000;
+
+  /** Purge completed task trees older than RETENTION_DAYS (hourly, in one process at a time). Off by default. */
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  RETENTION_ENABLED: boolean = false;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  RETENTION_DAYS: number = 30;
 }
 
 /** The variables read from the environment (and `.env`); everything else is ignored. */
 export const CONFIG_KEYS = [
   'PORT', 'HOST', 'DATABASE_URL', 'EMBEDDED_POSTGRES_DIR', 'EMBEDDED_POSTGRES_PORT', 'SCHEDULER_ENABLED',
   'BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_POOL_SIZE',
+  'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',
+  'SCHEDULER_BACKOFF_MAX_MS', 'SCHEDULER_POLL_INTERVAL_MS', 'SCHEDULER_SHUTDOWN_TIMEOUT_MS', 'RETENTION_ENABLED', 'RETENTION_DAYS',
 ] as const satisfies readonly (keyof AppConfig)[];
+
+/** Values never repeated in error messages. */
+const SECRET_KEYS = new Set(['BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET']);
 
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -73,7 +118,7 @@ export function validateEnvironment(raw: Record<string, unknown>): AppConfig {
   const errors = validateSync(config, { skipMissingProperties: false, whitelist: false });
   if (errors.length > 0) {
     const problems = errors.flatMap((e) =>
-      Object.values(e.constraints ?? {}).map((message) => `${e.property}=${JSON.stringify(raw[e.property])}: ${message}`),
+      Object.values(e.constraints ?? {}).map((message) => `${e.property}=${SECRET_KEYS.has(e.property) ? '(hidden)' : JSON.stringify(raw[e.property])}: ${message}`),
     );
     throw new ConfigValidationError(problems);
   }

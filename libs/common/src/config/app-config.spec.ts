@@ -1,0 +1,35 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigValidationError, validateEnvironment } from './app-config';
+
+describe('validateEnvironment', () => {
+  it('applies the documented defaults', () => {
+    const sut = validateEnvironment({});
+    expect(sut).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', SCHEDULER_ENABLED: true, EMBEDDED_POSTGRES_DIR: '.data/postgres', LOG_LEVEL: 'info' });
+    expect(sut.DATABASE_URL).toBeUndefined();
+  });
+
+  it('reads typed values and ignores unrelated variables', () => {
+    const sut = validateEnvironment({ PORT: '8080', SCHEDULER_ENABLED: 'false', DATABASE_URL: 'postgresql://u:p@db:5432/x', PATH: '/bin' });
+    expect(sut).toMatchObject({ PORT: 8080, SCHEDULER_ENABLED: false, DATABASE_URL: 'postgresql://u:p@db:5432/x' });
+    expect((sut as unknown as Record<string, unknown>).PATH).toBeUndefined();
+  });
+
+  it('names every invalid variable in one error', () => {
+    let caught: unknown;
+    try {
+      validateEnvironment({ PORT: 'eighty', DATABASE_URL: 'mysql://x', SCHEDULER_ENABLED: 'perhaps', BOOTSTRAP_ADMIN_TOKEN: 'short' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigValidationError);
+    const message = (caught as Error).message;
+    for (const name of ['PORT="eighty"', 'DATABASE_URL="mysql://x"', 'SCHEDULER_ENABLED="perhaps"', 'BOOTSTRAP_ADMIN_TOKEN=(hidden)']) {
+      expect(message).toContain(name);
+    }
+    expect(message).not.toContain('short');
+  });
+
+  it.each([['-1'], ['65536'], ['3000.5']])('rejects PORT=%s', (port) => {
+    expect(() => validateEnvironment({ PORT: port })).toThrow(ConfigValidationError);
+  });
+});
