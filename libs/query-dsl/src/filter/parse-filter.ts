@@ -131,9 +131,11 @@ class FilterParser {
     private readonly limits: FilterLimits,
   ) {}
 
-  private fail(path: string, message: string): void {
+  /** Records a problem; returns `undefined` so callers can `return this.fail(…)`. */
+  private fail(path: string, message: string): undefined {
     this.errors.push({ path, message });
     if (this.errors.length >= MAX_REPORTED_ERRORS) throw new TooManyErrors();
+    return undefined;
   }
 
   private countNode(): void {
@@ -270,6 +272,10 @@ class FilterParser {
     }
   }
 
+  parseScalarOperand(field: FieldSpec, value: unknown, path: string): ScalarValue | undefined {
+    return this.parseScalar(field, value, path);
+  }
+
   private parseText(value: unknown, path: string): string | undefined {
     if (typeof value !== 'string') return this.fail(path, 'expected string');
     const problem = textProblem(value);
@@ -333,4 +339,20 @@ function jsonProblem(value: unknown): string | undefined {
     return undefined;
   }
   return 'expected JSON object';
+}
+
+/**
+ * A query-string equality shortcut (`?status=failed`) as a condition:
+ * validated like an `eq` operand (enum values, `^-?\d+$` safe integers,
+ * timestamps); errors at `path` (e.g. `status`).
+ */
+export function parseEqualityShortcut(spec: EntitySpec, fieldName: string, raw: string, path: string): ConditionNode {
+  const field = Object.hasOwn(spec.fields, fieldName) ? spec.fields[fieldName] : undefined;
+  if (!field || field.type === 'json') throw new Error(`no equality shortcut for ${fieldName}`);
+  let value: unknown = raw;
+  if (field.type === 'integer') value = /^-?\d+$/.test(raw) ? Number(raw) : raw;
+  const parser = new FilterParser(spec, DEFAULT_FILTER_LIMITS);
+  const parsed = parser.parseScalarOperand(field, value, path);
+  if (parser.errors.length > 0 || parsed === undefined) throw new QueryDslError(parser.errors);
+  return { kind: 'condition', field: fieldName, operator: 'eq', value: parsed };
 }

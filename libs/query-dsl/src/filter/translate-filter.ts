@@ -198,19 +198,21 @@ function translateRelation(node: RelationNode, alias: string, ctx: TranslateCont
 /**
  * A scope "field is one of values" (e.g. a member's workspace ids), bound
  * once per statement and reused by every alias: `"t0"."workspace_id" =
- * ANY(CAST(:p1 AS text[]))`. An empty list matches nothing.
+ * ANY(CAST(:p1 AS text[]))`, or `"t0"."workspace_id" = :p1` for a single value
+ * (so that an index on `(workspace_id, created_at, id)` serves the keyset
+ * range directly). An empty list matches nothing.
  */
 export function scopeFieldIn(spec: EntitySpec, fieldName: string, values: readonly ScalarValue[]): ScopeBuilder {
   const field = spec.fields[fieldName];
   if (!field || field.type === 'json') throw new Error(`cannot scope by ${fieldName}`);
   const bound = new WeakMap<SqlParams, string>();
   return (alias, params) => {
-    let placeholder = bound.get(params);
-    if (placeholder === undefined) {
-      placeholder = bindList(field, [...values], params);
-      bound.set(params, placeholder);
+    let right = bound.get(params);
+    if (right === undefined) {
+      right = values.length === 1 ? bindScalar(field, values[0], params) : `ANY(${bindList(field, [...values], params)})`;
+      bound.set(params, right);
     }
-    const predicate = `${columnRef(alias, field.column)} = ANY(${placeholder})`;
-    return field.nullable ? `(${columnRef(alias, field.column)} IS NOT NULL AND ${predicate})` : predicate;
+    const col = columnRef(alias, field.column);
+    return field.nullable ? `(${col} IS NOT NULL AND ${col} = ${right})` : `${col} = ${right}`;
   };
 }

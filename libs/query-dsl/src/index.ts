@@ -1,0 +1,85 @@
+/**
+ * @app/query-dsl — an entity-agnostic filter / orderBy / keyset-pagination
+ * DSL for PostgreSQL. No Nest, no HTTP: input is JSON, output is validated
+ * ASTs and `{sql, params}` fragments with TypeORM named parameters.
+ *
+ * Pipeline (see README.md):
+ *   field map (defineEntitySpec)                                    — what is exposed
+ *   parseFilterJson / parseFilter → FilterNode                      — 400 via QueryDslError
+ *   parseOrderByJson / parseOrderBy → OrderByItem[] (ends with id)  — 400 via QueryDslError
+ *   CursorCodec.decode(after|before) → CursorValue[]                — 400 via QueryDslError
+ *   planListQuery({...}) → ListQueryPlan                            — page / count / probe SQL
+ *   plan.resolvePage(rows, probes); cursorValuesOf(row) → CursorCodec.encode
+ *
+ * Contracts:
+ * - Every SQL expression produced is two-valued (never NULL), so NOT is exact.
+ * - Parameter names come from a counter per statement (`:p1`, `:p2`, …) and
+ *   table aliases of relation subqueries from another (`t1`, `t2`, …): the same
+ *   input gives the same SQL. No value is ever inlined into SQL text.
+ * - Relations are EXISTS subqueries (never joins), each with the scope applied.
+ */
+export { QueryDslError, type QueryDslIssue } from './errors';
+export {
+  ALL_OPERATORS,
+  OPERATORS_BY_TYPE,
+  RESERVED_KEYS,
+  defineEntitySpec,
+  defineField,
+  type EntitySpec,
+  type FieldOptions,
+  type FieldSpec,
+  type FieldType,
+  type Operator,
+  type RelationSpec,
+  type ScalarValue,
+} from './field-map';
+export { AliasGenerator, SqlParams, columnRef, joinAnd, joinOr, quoteIdent, toPositional, type SqlFragment } from './sql';
+export { ISO_MILLIS_PATTERN, parseTimestamp, type ParsedTimestamp } from './timestamp';
+export {
+  filterNodes,
+  type AndNode,
+  type ConditionNode,
+  type FilterNode,
+  type JsonObject,
+  type JsonValue,
+  type NotNode,
+  type OrNode,
+  type RelationNode,
+} from './filter/filter-ast';
+export { DEFAULT_FILTER_LIMITS, parseEqualityShortcut, parseFilter, parseFilterJson, type FilterLimits } from './filter/parse-filter';
+export {
+  escapeLike,
+  filterToSql,
+  negate,
+  scopeFieldIn,
+  translateFilter,
+  type ScopeBuilder,
+  type TranslateContext,
+} from './filter/translate-filter';
+export {
+  ORDER_DIRECTIONS,
+  defaultNulls,
+  orderBySql,
+  orderByTerms,
+  parseOrderBy,
+  parseOrderByJson,
+  reverseOrderBy,
+  type NullsPlacement,
+  type OrderByInput,
+  type OrderByItem,
+  type OrderByTerm,
+  type OrderDirectionInput,
+  type ParseOrderByOptions,
+  type SortDirection,
+} from './order-by/order-by';
+export { keysetAfter, keysetBefore, type CursorValue } from './pagination/keyset';
+export {
+  CURSOR_MESSAGES,
+  CursorCodec,
+  canonicalJson,
+  cursorValuesOf,
+  queryFingerprint,
+  type DecodeCursorOptions,
+} from './pagination/cursor-codec';
+export { planListQuery, type ListQueryInput, type ListQueryPlan, type ResolvedPage } from './pagination/list-query';
+// Test support (not exported here, import by path): `@app/query-dsl/testing/reference-evaluator`.
