@@ -62,6 +62,15 @@ describe('Enqueue [POST /api/cleanup-tasks]', () => {
     expect(await count()).toBe(before);
   });
 
+  it('accepts a service token, which also reads every workspace', async () => {
+    const created = await enqueue({ resourceType: 'delete_database', resourceId: 'db_9', workspaceId: 'ws_zeta', sourceEventId: 'evt_svc' }, sut.tokens.service);
+    expect(created.status).toBe(201);
+    const read = await request(sut.server).get(`/api/cleanup-tasks/${created.body.id}`).auth(sut.tokens.service, { type: 'bearer' });
+    expect(read.status).toBe(200);
+    const tokens = await request(sut.server).get('/api/tokens').auth(sut.tokens.service, { type: 'bearer' });
+    expect(tokens.status).toBe(403);
+  });
+
   it('answers 403 to a member and 401 without a token', async () => {
     const body = { resourceType: 'delete_app', resourceId: 'x', workspaceId: 'ws_alpha' };
     expect((await enqueue(body, sut.tokens.member)).status).toBe(403);

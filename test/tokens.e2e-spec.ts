@@ -63,6 +63,7 @@ describe('Tokens [/api/tokens]', () => {
   it.each([
     ['a member without workspaces', { name: 'x', role: 'member' }, 'workspaceIds'],
     ['an admin with workspaces', { name: 'x', role: 'admin', workspaceIds: ['ws_a'] }, 'workspaceIds'],
+    ['a service token with workspaces', { name: 'x', role: 'service', workspaceIds: ['ws_a'] }, 'workspaceIds'],
     ['an unknown role', { name: 'x', role: 'root' }, 'role'],
     ['an empty name', { name: '', role: 'admin' }, 'name'],
     ['a non-string workspace id', { name: 'x', role: 'member', workspaceIds: [42] }, 'workspaceIds'],
@@ -95,6 +96,7 @@ describe('Tokens [/api/tokens]', () => {
       expect(response.status).toBe(403);
       expect(response.body).toMatchObject({ status: 403, code: 'forbidden' });
     });
+    it('403 for a service token', async () => expect((await call(`Bearer ${sut.tokens.service}`)).status).toBe(403));
     it('is allowed for an admin token', async () => {
       const response = await call(`Bearer ${sut.tokens.admin}`);
       expect([200, 201, 404]).toContain(response.status);

@@ -16,6 +16,8 @@ export interface TestTokens {
   otherMember: string;
   /** A revoked admin token. */
   revoked: string;
+  /** A service token (enqueues, reads all). */
+  service: string;
 }
 
 export interface TestApp {
@@ -68,7 +70,7 @@ export async function createTestApp(options: { env?: Record<string, string> } = 
   const app = await createApp({ config, databaseUrl: database.url });
   await app.init();
   const tokensService = app.get(TokensService);
-  const make = async (role: 'admin' | 'member', workspaceIds?: string[]) =>
+  const make = async (role: 'admin' | 'member' | 'service', workspaceIds?: string[]) =>
     (await tokensService.create({ name: `test ${role}`, role, workspaceIds })).secret;
   const revoked = await tokensService.create({ name: 'revoked admin', role: 'admin' });
   await tokensService.revoke(revoked.token.id);
@@ -77,6 +79,7 @@ export async function createTestApp(options: { env?: Record<string, string> } = 
     member: await make('member', ['ws_alpha', 'ws_beta']),
     otherMember: await make('member', ['ws_gamma']),
     revoked: revoked.secret,
+    service: await make('service'),
   };
   return {
     app,

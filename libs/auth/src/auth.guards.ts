@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { IS_PUBLIC_KEY, REQUIRES_ADMIN_KEY } from './auth.decorators';
-import { isAdmin, type Principal } from './principal';
+import { ALLOWED_ROLES_KEY, describeRoles, IS_PUBLIC_KEY } from './auth.decorators';
+import type { Principal, Role } from './principal';
 
 /** Global: every route needs a valid bearer token unless marked `@Public()`. */
 @Injectable()
@@ -24,16 +24,19 @@ export class BearerAuthGuard extends AuthGuard('bearer') {
   }
 }
 
-/** Global, after authentication: routes marked `@Authenticated({ admin: true })` need an admin token. */
+/**
+ * Global, after authentication: routes marked `@Authenticated({ admin: true })`
+ * or `@Authenticated({ roles })` need a token of one of those roles (else 403).
+ */
 @Injectable()
-export class AdminGuard implements CanActivate {
+export class RolesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const requiresAdmin = this.reflector.getAllAndOverride<boolean>(REQUIRES_ADMIN_KEY, [context.getHandler(), context.getClass()]);
-    if (!requiresAdmin) return true;
+    const roles = this.reflector.getAllAndOverride<readonly Role[] | undefined>(ALLOWED_ROLES_KEY, [context.getHandler(), context.getClass()]);
+    if (!roles) return true;
     const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
-    if (principal && isAdmin(principal)) return true;
-    throw new ForbiddenException('This operation needs an admin token.');
+    if (principal && roles.includes(principal.role)) return true;
+    throw new ForbiddenException(`This operation needs ${describeRoles(roles)} token.`);
   }
 }

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { ApiTokensRepository } from './api-tokens.repository';
-import { AdminGuard, BearerAuthGuard } from './auth.guards';
+import { BearerAuthGuard, RolesGuard } from './auth.guards';
 import { BearerStrategy } from './bearer.strategy';
 import { TokensController } from './tokens.controller';
 import { TokensService } from './tokens.service';
@@ -16,7 +16,7 @@ import { TokensService } from './tokens.service';
     BearerStrategy,
     // Order matters: authenticate first, then check the role.
     { provide: APP_GUARD, useClass: BearerAuthGuard },
-    { provide: APP_GUARD, useClass: AdminGuard },
+    { provide: APP_GUARD, useClass: RolesGuard },
   ],
   exports: [TokensService],
 })

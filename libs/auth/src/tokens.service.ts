@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { ApiToken } from './api-token.entity';
 import { ApiTokensRepository } from './api-tokens.repository';
 import type { CreateTokenDto } from './dto/token.dto';
-import type { Principal } from './principal';
+import { isUnscopedRole, type Principal } from './principal';
 import { generateTokenSecret, hashTokenSecret, tokenHint } from './token-secret';
 
 /** Serialises the bootstrap check across processes starting together. */
@@ -30,8 +30,8 @@ export class TokensService {
     if (input.role === 'member' && workspaceIds.length === 0) {
       throw new ValidationFailedError([{ path: 'workspaceIds', message: 'a member token needs at least one workspace id' }]);
     }
-    if (input.role === 'admin' && workspaceIds.length > 0) {
-      throw new ValidationFailedError([{ path: 'workspaceIds', message: 'an admin token sees every workspace; omit workspaceIds' }]);
+    if (isUnscopedRole(input.role) && workspaceIds.length > 0) {
+      throw new ValidationFailedError([{ path: 'workspaceIds', message: `a ${input.role} token sees every workspace; omit workspaceIds` }]);
     }
     const secret = generateTokenSecret();
     const token = await this.tokens.insert(this.newToken(input.name, input.role, [...new Set(workspaceIds)], secret));
@@ -57,7 +57,7 @@ export class TokensService {
       tokenId: token.id,
       name: token.name,
       role: token.role,
-      workspaceIds: token.role === 'admin' ? null : token.workspaceIds,
+      workspaceIds: isUnscopedRole(token.role) ? null : token.workspaceIds,
     };
   }
 

@@ -30,11 +30,11 @@ export class CleanupTasksController {
   }
 
   @Post()
-  @Authenticated({ admin: true })
+  @Authenticated({ roles: ['admin', 'service'] })
   @ApiOperation({
     summary: 'Enqueue a cleanup task',
     description:
-      'Enqueues a root task; the scheduler picks it up at once. Idempotent on (sourceEventId, resourceType, resourceId): delivering the same event again answers 200 with the task created the first time.',
+      'Admin or service token. Enqueues a root task; the scheduler picks it up at once. Idempotent on (sourceEventId, resourceType, resourceId): delivering the same event again answers 200 with the task created the first time.',
   })
   @ApiCreatedResponse({ type: CleanupTaskDto, description: 'Enqueued.' })
   @ApiOkResponse({ type: CleanupTaskDto, description: 'Already enqueued for this event: the existing task.' })

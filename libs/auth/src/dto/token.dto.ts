@@ -9,13 +9,13 @@ export class CreateTokenDto {
   @Length(1, 200)
   name: string;
 
-  @ApiProperty({ enum: ROLES, enumName: 'Role', description: '`admin` sees and steers everything; `member` reads the tasks of its workspaces.', example: 'member' })
+  @ApiProperty({ enum: ROLES, enumName: 'Role', description: '`admin` sees and steers everything; `service` enqueues work and reads all tasks; `member` reads the tasks of its workspaces.', example: 'member' })
   @IsIn(ROLES)
   role: Role;
 
   @ApiPropertyOptional({
     type: [String],
-    description: 'Workspaces a `member` token may see (required for members, 1–100; not allowed for admins).',
+    description: 'Workspaces a `member` token may see (required for members, 1–100; not allowed for admin and service tokens).',
     example: ['ws_acme'],
   })
   @IsOptional()
@@ -38,7 +38,7 @@ export class TokenDto {
   @ApiProperty({ enum: ROLES, enumName: 'Role' })
   role: Role;
 
-  @ApiProperty({ type: [String], description: 'Workspaces a member sees; empty for admins.', example: ['ws_acme'] })
+  @ApiProperty({ type: [String], description: 'Workspaces a member sees; empty for admin and service tokens.', example: ['ws_acme'] })
   workspaceIds: string[];
 
   @ApiProperty({ description: 'The first characters of the secret, to recognise it.', example: 'ctk_q8Zx…' })
