@@ -59,4 +59,33 @@ describe('Swagger UI [/api/docs] in a real browser', () => {
       await page.close();
     }
   });
+
+  it('runs "Try it out" on GET /api/cleanup-tasks with a filter example from the picker, to a 200', async () => {
+    const [listed] = await insertTasks(sut.dataSource, [{ workspaceId: 'ws_beta', resourceType: 'delete_database', metadata: { region: 'eu-west-1' } }]);
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${baseUrl}/api/docs`, { waitUntil: 'domcontentloaded' });
+      await page.locator('.btn.authorize').first().click();
+      await page.locator('.modal-ux input').first().fill(sut.tokens.member);
+      await page.locator('.modal-ux .auth-btn-wrapper button.authorize').click();
+      await page.locator('.modal-ux button.btn-done, .modal-ux .close-modal').first().click();
+
+      const operation = page.locator('#operations-Cleanup_Tasks-CleanupTasks_list');
+      await operation.locator('.opblock-summary').click();
+      await operation.locator('button.try-out__btn').click();
+      const filter = operation.locator('tr[data-param-name="filter"]');
+      await filter.locator('select.examples-select-element').selectOption('metadata');
+      expect(JSON.parse(await filter.locator('textarea').inputValue())).toEqual({ metadata: { contains: { region: 'eu-west-1' } } });
+      await operation.locator('button.execute').click();
+
+      const status = operation.locator('.live-responses-table .response .response-col_status');
+      await status.first().waitFor({ timeout: 15_000 });
+      expect((await status.first().innerText()).trim()).toBe('200');
+      const body = JSON.parse(await operation.locator('.live-responses-table .response-col_description pre').first().innerText());
+      expect(body.data.map((task: { id: string }) => task.id)).toEqual([listed]);
+      expect(body.pageInfo).toMatchObject({ total: 1, hasNextPage: false, hasPreviousPage: false });
+    } finally {
+      await page.close();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { BEARER_SCHEME } from '@app/auth';
+import { CLEANUP_TASK_FILTER_SCHEMAS } from '@app/cleanup-tasks';
 import { PROBLEM_CONTENT_TYPE } from '@app/common';
 
 export const DOCS_PATH = 'api/docs';
@@ -32,7 +33,25 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('Health', 'Liveness and readiness probes (no token).')
     .build();
   const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
-  return markPublicOperations(useProblemJsonForErrors(document));
+  return markPublicOperations(useProblemJsonForErrors(addFilterSchemas(document)));
+}
+
+/**
+ * The list's filter language as component schemas (CleanupTaskFilter,
+ * CleanupTaskOrderBy, …), generated from the field map; the `filter` and
+ * `orderBy` parameters refer to them. Parameters described by `content`
+ * (JSON values) must not carry a `schema` as well.
+ */
+function addFilterSchemas(document: OpenAPIObject): OpenAPIObject {
+  document.components = { ...document.components, schemas: { ...CLEANUP_TASK_FILTER_SCHEMAS, ...document.components?.schemas } as never };
+  for (const pathItem of Object.values(document.paths)) {
+    for (const operation of Object.values(pathItem) as { parameters?: { content?: unknown; schema?: unknown }[] }[]) {
+      for (const parameter of operation?.parameters ?? []) {
+        if (parameter.content) delete parameter.schema;
+      }
+    }
+  }
+  return document;
 }
 
 /** Operations without a bearer requirement (health) say so explicitly: `security: []`. */

@@ -1,4 +1,4 @@
-import { defineEntitySpec, defineField, type OrderByInput } from '@app/query-dsl';
+import { defineEntitySpec, defineField, filterOpenApiSchemas, type JsonSchema, type OrderByInput } from '@app/query-dsl';
 import { RESOURCE_TYPES, TASK_STATUSES } from './cleanup-task.enums';
 
 /**
@@ -36,3 +36,10 @@ export const CLEANUP_TASK_QUERY_FIELDS = defineEntitySpec({
 
 /** The contract's default order (`id asc` is appended by parseOrderBy). */
 export const CLEANUP_TASK_DEFAULT_ORDER_BY: OrderByInput = [{ createdAt: 'asc' }];
+
+/**
+ * OpenAPI component schemas of the list's `filter` and `orderBy`
+ * (`CleanupTaskFilter`, `CleanupTaskOrderBy`, the operator objects), derived
+ * from the field map above; the document adds them to its components.
+ */
+export const CLEANUP_TASK_FILTER_SCHEMAS: Record<string, JsonSchema> = filterOpenApiSchemas(CLEANUP_TASK_QUERY_FIELDS, { entity: 'CleanupTask' });

@@ -1,19 +1,59 @@
-import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated, CurrentPrincipal, type Principal } from '@app/auth';
 import { ApiProblem } from '@app/common';
 import { CleanupTasksService } from './cleanup-tasks.service';
+import { CleanupTaskPageDto } from './dto/cleanup-task-page.dto';
 import { CleanupTaskDto } from './dto/cleanup-task.dto';
 import { CreateCleanupTaskDto } from './dto/create-cleanup-task.dto';
+import { ApiListCleanupTasksQuery, ParseListQueryPipe, type ListCleanupTasksQuery } from './dto/list-cleanup-tasks.query';
 import { ParseTaskIdPipe } from './task-id.pipe';
 
 export const TASK_ID_PARAM = { name: 'id', description: "The cleanup task's prefixed id.", example: 'ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV' } as const;
+
+const LIST_DESCRIPTION = `
+Tasks visible to the token (member tokens: their workspaces only — also inside \`parent\`/\`children\` traversal),
+narrowed by \`ids\`, the equality shortcuts and \`filter\` (all ANDed), in \`orderBy\` order, one page at a time.
+
+**Paging.** Keyset cursors, never offsets: pass a page's \`pageInfo.endCursor\` as \`after\` for the next page and
+its \`startCursor\` as \`before\` for the previous one; \`data\` is always in the requested order. A cursor holds
+its row's sort values (not a row reference), so it keeps working after that task changed or was deleted. It is
+signed and bound to the query's \`filter\`, \`orderBy\`, shortcuts and \`ids\` (not to \`limit\`): a cursor of
+another query, or an altered one, is a 400. \`hasNextPage\`/\`hasPreviousPage\` are exact in both directions and
+\`total\` is the exact number of matching tasks, ignoring cursors and \`limit\`.
+
+**Parameters** are each given at most once; an unknown or repeated parameter is a 400 naming it.
+\`parent_id\` must be a well-formed task id (like \`ids\`); \`workspace_id\` and \`source_event_id\` are compared as
+given. Strings compare and sort by byte order; enums by their text.
+
+**Filter semantics**: see the \`CleanupTaskFilter\` schema. In short: a comparison on a NULL field is false except
+\`neq\`/\`notIn\` (true); \`NOT\` is the exact complement; \`{}\` matches everything, \`AND: []\` is true, \`OR: []\`
+false; \`children.every\` holds for a task without children. Timestamps are RFC 3339 with an offset, or a date
+alone (UTC midnight).
+`.trim();
 
 @ApiTags('Cleanup Tasks')
 @Controller('api/cleanup-tasks')
 export class CleanupTasksController {
   constructor(private readonly tasks: CleanupTasksService) {}
+
+  @Get()
+  @Authenticated()
+  @ApiOperation({
+    summary: 'List cleanup tasks',
+    description: LIST_DESCRIPTION,
+  })
+  @ApiListCleanupTasksQuery()
+  @ApiOkResponse({ type: CleanupTaskPageDto })
+  @ApiProblem(400, 'Invalid parameters: `errors` names each one by its path (`limit`, `ids[2]`, `filter.OR[1].attempts.gt`, `orderBy[0].metadata`, `after`, an unknown or repeated parameter).', {
+    detail: 'filter.OR[1].attempts.gt: expected integer',
+    errors: [{ path: 'filter.OR[1].attempts.gt', message: 'expected integer' }],
+  })
+  @ApiProblem(414, 'The request line is longer than 64 KiB.')
+  async list(@Query(ParseListQueryPipe) query: ListCleanupTasksQuery, @CurrentPrincipal() principal: Principal): Promise<CleanupTaskPageDto> {
+    return this.tasks.list(query, principal.workspaceIds);
+  }
 
   @Get(':id')
   @Authenticated()

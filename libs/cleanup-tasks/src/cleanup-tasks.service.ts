@@ -1,8 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import { newId, ResourceNotFoundError } from '@app/common';
+import { newId, ResourceNotFoundError, ValidationFailedError, type FieldError } from '@app/common';
+import {
+  CursorCodec,
+  QueryDslError,
+  cursorValuesOf,
+  filterNodes,
+  parseEqualityShortcut,
+  parseFilterJson,
+  parseOrderByJson,
+  queryFingerprint,
+  type CursorValue,
+  type FilterNode,
+  type OrderByItem,
+} from '@app/query-dsl';
 import type { CleanupTask } from './cleanup-task.entity';
 import type { ResourceType } from './cleanup-task.enums';
-import { CleanupTasksRepository } from './cleanup-tasks.repository';
+import { CLEANUP_TASK_DEFAULT_ORDER_BY, CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
+import { CleanupTasksRepository, type TaskListCriteria } from './cleanup-tasks.repository';
+import { CleanupTaskPageDto } from './dto/cleanup-task-page.dto';
+import { CleanupTaskDto } from './dto/cleanup-task.dto';
+import type { ListCleanupTasksQuery } from './dto/list-cleanup-tasks.query';
 import type { WorkspaceScope } from './task-scope';
 
 export interface EnqueueCleanupTask {
@@ -13,18 +30,113 @@ export interface EnqueueCleanupTask {
   metadata?: Record<string, unknown>;
 }
 
+/** A list request turned into DSL criteria, plus what its cursors are bound to. */
+export interface PreparedTaskList {
+  criteria: TaskListCriteria;
+  /** Fingerprint of orderBy + filter + shortcuts + ids: a cursor is valid only for the query it was made for. */
+  fingerprint: string;
+}
+
+/**
+ * Validates a list request against the field map and prepares it for the
+ * repository; every problem (filter, orderBy, shortcuts, cursors) is reported
+ * at once, as a 400 naming each path. Pure: no database (the benchmark uses it
+ * to get the exact SQL of a request).
+ *
+ * Cursors are bound (fingerprint) to the normalised orderBy, the filter's AST
+ * (key order does not matter; `{}` is the same as no filter), the shortcuts
+ * and the set of `ids` — not to `limit` (page sizes may change between pages)
+ * and not to the caller (a cursor only positions; the scope always applies).
+ */
+export function prepareTaskList(query: ListCleanupTasksQuery, scope: WorkspaceScope, codec: CursorCodec): PreparedTaskList {
+  const spec = CLEANUP_TASK_QUERY_FIELDS;
+  const errors: FieldError[] = [];
+  const attempt = <T>(parse: () => T): T | undefined => {
+    try {
+      return parse();
+    } catch (error) {
+      if (!(error instanceof QueryDslError)) throw error;
+      errors.push(...error.errors);
+      return undefined;
+    }
+  };
+
+  const orderBy = attempt(() => parseOrderByJson(query.orderBy, spec, { defaultOrderBy: CLEANUP_TASK_DEFAULT_ORDER_BY }));
+  let filter: FilterNode | undefined = query.filter === undefined ? undefined : attempt(() => parseFilterJson(query.filter!, spec));
+  if (filter?.kind === 'and' && filter.items.length === 0) filter = undefined;
+
+  const shortcuts = {
+    status: query.status,
+    resourceType: query.resourceType,
+    workspaceId: query.workspaceId,
+    parentId: query.parentId,
+    sourceEventId: query.sourceEventId,
+  };
+  const wireNames: Record<keyof typeof shortcuts, string> = {
+    status: 'status',
+    resourceType: 'resource_type',
+    workspaceId: 'workspace_id',
+    parentId: 'parent_id',
+    sourceEventId: 'source_event_id',
+  };
+  const conditions: FilterNode[] = [];
+  for (const field of Object.keys(shortcuts) as (keyof typeof shortcuts)[]) {
+    const value = shortcuts[field];
+    if (value === undefined) continue;
+    const condition = attempt(() => parseEqualityShortcut(spec, field, value, wireNames[field]));
+    if (condition) conditions.push(condition);
+  }
+  if (query.ids) conditions.push(filterNodes.in('id', query.ids));
+  if (errors.length > 0 || !orderBy) throw new ValidationFailedError(errors);
+
+  const fingerprint = queryFingerprint({
+    orderBy,
+    filter: filter ?? null,
+    shortcuts,
+    ids: query.ids ? [...query.ids].sort() : null,
+  });
+  const decode = (raw: string | undefined, path: string): CursorValue[] | undefined =>
+    raw === undefined ? undefined : attempt(() => codec.decode(raw, { orderBy, spec, fingerprint, path }));
+  const after = decode(query.after, 'after');
+  const before = decode(query.before, 'before');
+  if (errors.length > 0) throw new ValidationFailedError(errors);
+
+  return { criteria: { orderBy, filter, conditions, scope, after, before, limit: query.limit }, fingerprint };
+}
+
 /**
  * Cleanup tasks for the API and for other modules of the monolith: call
  * `enqueue` when a workspace (or any resource) is deleted.
  */
 @Injectable()
 export class CleanupTasksService {
-  constructor(private readonly repository: CleanupTasksRepository) {}
+  constructor(
+    private readonly repository: CleanupTasksRepository,
+    private readonly cursors: CursorCodec,
+  ) {}
 
   async getById(id: string, scope: WorkspaceScope): Promise<CleanupTask> {
     const task = await this.repository.findById(id, scope);
     if (!task) throw new ResourceNotFoundError('Cleanup task', id);
     return task;
+  }
+
+  /** One page of the list, with exact total and neighbours (see prepareTaskList and CleanupTasksRepository.list). */
+  async list(query: ListCleanupTasksQuery, scope: WorkspaceScope): Promise<CleanupTaskPageDto> {
+    const { criteria, fingerprint } = prepareTaskList(query, scope, this.cursors);
+    const page = await this.repository.list(criteria);
+    const cursor = (row: (typeof page.rows)[number] | undefined, orderBy: readonly OrderByItem[]) =>
+      row === undefined ? null : this.cursors.encode(cursorValuesOf(row as unknown as Record<string, unknown>, orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint);
+    return Object.assign(new CleanupTaskPageDto(), {
+      data: page.rows.map((row) => CleanupTaskDto.from(row)),
+      pageInfo: {
+        total: page.total,
+        hasNextPage: page.hasNextPage,
+        hasPreviousPage: page.hasPreviousPage,
+        startCursor: cursor(page.rows[0], criteria.orderBy),
+        endCursor: cursor(page.rows[page.rows.length - 1], criteria.orderBy),
+      },
+    });
   }
 
   /** Enqueues a root task; idempotent on (sourceEventId, resourceType, resourceId). */

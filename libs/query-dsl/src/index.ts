@@ -46,6 +46,7 @@ export {
   type OrNode,
   type RelationNode,
 } from './filter/filter-ast';
+export { filterReadsOnly } from './filter/filter-fields';
 export { DEFAULT_FILTER_LIMITS, parseEqualityShortcut, parseFilter, parseFilterJson, type FilterLimits } from './filter/parse-filter';
 export {
   escapeLike,
@@ -81,5 +82,6 @@ export {
   queryFingerprint,
   type DecodeCursorOptions,
 } from './pagination/cursor-codec';
+export { filterOpenApiSchemas, type FilterSchemaNames, type JsonSchema } from './openapi/filter-schemas';
 export { planListQuery, type ListQueryInput, type ListQueryPlan, type ResolvedPage } from './pagination/list-query';
 // Test support (not exported here, import by path): `@app/query-dsl/testing/reference-evaluator`.

@@ -1,0 +1,358 @@
+// npm run bench:list — GET /api/cleanup-tasks on 1,000,000 realistic tasks,
+// through the HTTP API of the real app (built dist/, its own process, on
+// loopback) and, for comparison, the very same SQL run directly with `pg`.
+// Results, method and EXPLAIN ANALYZE: docs/benchmarks.md, "List endpoint".
+//
+// Database: its own embedded PostgreSQL in .bench/postgres on port 54389
+// (BENCH_PG_DIR, BENCH_PG_PORT), or the server of BENCH_DATABASE_URL; either
+// way the data lives in the database `cleanup_tasks_bench`, loaded once
+// (SQL generate_series, ~40 s) and reused while its marker matches.
+//
+// Knobs: BENCH_ROWS (1000000), BENCH_SAMPLES (300 sequential requests and
+// SQL runs per scenario, at least 200), BENCH_SECONDS (5 s of autocannon at 10
+// connections per scenario), BENCH_DEADLINE_SECONDS (900: the whole run).
+// Every loop is bounded in count and by the deadline; everything started here
+// is stopped here.
+/* global fetch, URLSearchParams */
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+
+const root = resolve(import.meta.dirname, '../..');
+const dist = resolve(root, 'dist/apps/api');
+const env = process.env;
+const ROWS = Number(env.BENCH_ROWS ?? 1_000_000);
+const SAMPLES = Math.max(200, Number(env.BENCH_SAMPLES ?? 300));
+const SECONDS = Math.max(1, Number(env.BENCH_SECONDS ?? 5));
+const DEADLINE = Date.now() + 1000 * Number(env.BENCH_DEADLINE_SECONDS ?? 900);
+const DATABASE = 'cleanup_tasks_bench';
+const DATASET = `rows=${ROWS};generator=v1`;
+const ADMIN_TOKEN = 'ctk_bench_admin_token_0123456789_abcdefghijklmnop';
+const CURSOR_SECRET = 'bench-cursor-secret-0123456789-abcdefghijklmnop';
+const WARMUP = 30;
+
+const { startEmbeddedPostgres, quoteIdentifier } = await import(`${dist}/libs/database/src/index.js`);
+const { CursorCodec } = await import(`${dist}/libs/query-dsl/src/index.js`);
+const { parseListQuery } = await import(`${dist}/libs/cleanup-tasks/src/dto/list-cleanup-tasks.query.js`);
+const { prepareTaskList } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.service.js`);
+const { listStatement, DEFAULT_TASK_LIST_OPTIONS } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
+
+function checkDeadline(what) {
+  if (Date.now() > DEADLINE) throw new Error(`deadline passed (${what}); raise BENCH_DEADLINE_SECONDS`);
+}
+const log = (line) => process.stderr.write(`[bench:list] ${line}\n`);
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const ms = (value) => value.toFixed(2);
+
+function withDatabase(serverUrl, database) {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** The server: BENCH_DATABASE_URL, or an embedded PostgreSQL tuned for a cached 1M-row table. */
+async function startServer() {
+  if (env.BENCH_DATABASE_URL) return { serverUrl: env.BENCH_DATABASE_URL, stop: async () => undefined, tuned: false };
+  const options = { dataDir: env.BENCH_PG_DIR ?? resolve(root, '.bench/postgres'), port: Number(env.BENCH_PG_PORT ?? 54389), database: 'postgres' };
+  let handle = await startEmbeddedPostgres(options);
+  // The data set (~700 MB with indexes) fits in memory; the planner should know
+  // that random reads are cheap (SSD / cache): the usual production settings.
+  const settings = { shared_buffers: '1GB', effective_cache_size: '8GB', random_page_cost: '1.1' };
+  const client = new pg.Client({ connectionString: handle.url });
+  await client.connect();
+  let restart = false;
+  try {
+    for (const [name, value] of Object.entries(settings)) {
+      const { rows } = await client.query('SELECT current_setting($1) AS value', [name]);
+      if (rows[0].value === value) continue;
+      await client.query(`ALTER SYSTEM SET ${name} = '${value}'`);
+      restart ||= name === 'shared_buffers';
+    }
+    await client.query('SELECT pg_reload_conf()');
+  } finally {
+    await client.end();
+  }
+  if (restart) {
+    log('restarting the bench PostgreSQL for shared_buffers');
+    await handle.stop();
+    handle = await startEmbeddedPostgres(options);
+  }
+  return { serverUrl: handle.url, stop: () => handle.stop(), tuned: true };
+}
+
+async function ensureDatabase(serverUrl) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(DATABASE)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The built app in its own process, on loopback; resolves with its base URL once it listens. */
+function startApp(databaseUrl) {
+  const child = spawn(process.execPath, [resolve(dist, 'apps/api/src/main.js')], {
+    cwd: root,
+    env: {
+      PATH: env.PATH,
+      DATABASE_URL: databaseUrl,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SCHEDULER_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_MINUTE: '100000000',
+      BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN,
+      CURSOR_SECRET,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const ready = new Promise((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the app did not start within 60 s:\n${output}`)), 60_000);
+    const onData = (chunk) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolveReady(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the app exited (${code}) before listening:\n${output}`));
+    });
+  });
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { ready, stop, kill: () => child.kill('SIGKILL') };
+}
+
+async function loadData(databaseUrl) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('CREATE TABLE IF NOT EXISTS bench_meta (key text PRIMARY KEY, value text NOT NULL)');
+    const { rows } = await client.query(`SELECT value FROM bench_meta WHERE key = 'dataset'`);
+    if (rows[0]?.value === DATASET) {
+      log(`reusing the loaded data set (${DATASET})`);
+      return;
+    }
+    log(`loading ${ROWS} tasks (once; reused by later runs)…`);
+    const started = Date.now();
+    await client.query('TRUNCATE cleanup_tasks CASCADE');
+    await client.query(`DELETE FROM bench_meta WHERE key = 'dataset'`);
+    const seed = readFileSync(resolve(import.meta.dirname, 'seed-tasks.sql'), 'utf8').replaceAll(':scale', String(Math.floor(ROWS)));
+    await client.query(seed);
+    await client.query('VACUUM (ANALYZE) cleanup_tasks');
+    await client.query(`INSERT INTO bench_meta (key, value) VALUES ('dataset', $1)`, [DATASET]);
+    log(`loaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Waits (bounded) until the app's compactor folded the load's counter deltas, then vacuums the counters. */
+async function settleCounters(client) {
+  for (let i = 0; i < 100; i++) {
+    const { rows } = await client.query('SELECT count(*)::int AS n FROM cleanup_task_count_deltas');
+    if (rows[0].n === 0) break;
+    await new Promise((done) => setTimeout(done, 200));
+  }
+  await client.query('VACUUM (ANALYZE) cleanup_task_counts, cleanup_task_count_deltas');
+}
+
+async function timeApi(url, headers, samples) {
+  const times = [];
+  let body;
+  for (let i = 0; i < WARMUP + samples; i++) {
+    if (i % 50 === 0) checkDeadline('api samples');
+    const started = performance.now();
+    const response = await fetch(url, { headers });
+    body = await response.text();
+    const elapsed = performance.now() - started;
+    if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${body.slice(0, 500)}`);
+    if (i >= WARMUP) times.push(elapsed);
+  }
+  return { times: times.sort((a, b) => a - b), body: JSON.parse(body) };
+}
+
+async function timeSql(client, statement, samples) {
+  const times = [];
+  for (let i = 0; i < WARMUP + samples; i++) {
+    if (i % 50 === 0) checkDeadline('sql samples');
+    const started = performance.now();
+    await client.query(statement.text, statement.values);
+    const elapsed = performance.now() - started;
+    if (i >= WARMUP) times.push(elapsed);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+async function throughput(url, headers) {
+  checkDeadline('throughput');
+  const result = await autocannon({ url, connections: 10, duration: SECONDS, headers });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors under load`);
+  return result.requests.average;
+}
+
+let app;
+/** Tokens this run created (revoked at the end). */
+const tokenIds = [];
+
+async function main() {
+  const server = await startServer();
+  const sql = new pg.Client({ connectionString: withDatabase(server.serverUrl, DATABASE) });
+  try {
+    await ensureDatabase(server.serverUrl);
+    const databaseUrl = withDatabase(server.serverUrl, DATABASE);
+    app = startApp(databaseUrl);
+    const base = await app.ready;
+    await loadData(databaseUrl);
+    await sql.connect();
+    await settleCounters(sql);
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const codec = new CursorCodec(CURSOR_SECRET);
+    const { rows: facts } = await sql.query(`
+      SELECT (SELECT count(*) FROM cleanup_tasks) AS tasks,
+             (SELECT count(DISTINCT workspace_id) FROM cleanup_tasks) AS workspaces,
+             (SELECT source_event_id FROM cleanup_tasks WHERE workspace_id = 'ws_0040' AND parent_id IS NULL ORDER BY id LIMIT 1) AS event,
+             (SELECT current_setting('server_version')) AS version,
+             (SELECT current_setting('shared_buffers')) AS shared_buffers,
+             (SELECT current_setting('random_page_cost')) AS random_page_cost`);
+    const fact = facts[0];
+    log(`${fact.tasks} tasks in ${fact.workspaces} workspaces; PostgreSQL ${fact.version}, shared_buffers ${fact.shared_buffers}, random_page_cost ${fact.random_page_cost}`);
+
+    // Member tokens: two mid-size workspaces, and two of the largest (16% of all tasks).
+    const memberToken = async (workspaceIds) => {
+      const response = await fetch(`${base}/api/tokens`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `bench member ${workspaceIds.join('+')}`, role: 'member', workspaceIds }),
+      });
+      const created = await response.json();
+      tokenIds.push(created.id);
+      return { authorization: `Bearer ${created.token}` };
+    };
+    const member = await memberToken(['ws_0100', 'ws_0200']);
+    const bigMember = await memberToken(['ws_0001', 'ws_0002']);
+
+    // Page 5,000 of the default order (limit 100): the cursor of the 500,000th
+    // row, made with the codec (the bench knows the key; offset only for setup).
+    const deepParams = { limit: '100' };
+    const deepPrepared = prepareTaskList(parseListQuery(deepParams), null, codec);
+    const { rows: deepRow } = await sql.query(`SELECT created_at, id FROM cleanup_tasks ORDER BY created_at, id OFFSET 499999 LIMIT 1`);
+    const deepCursor = codec.encode([deepRow[0].created_at.toISOString(), deepRow[0].id], deepPrepared.fingerprint);
+
+    const scenarios = [
+      {
+        name: 'selective: failed elements, newest first',
+        params: { filter: JSON.stringify({ status: { eq: 'failed' }, resourceType: { eq: 'delete_element' } }), orderBy: JSON.stringify([{ createdAt: 'desc' }]), limit: '50' },
+        selective: true,
+      },
+      {
+        name: 'selective: one event tree, unfinished, newest first',
+        params: { source_event_id: fact.event, filter: JSON.stringify({ status: { neq: 'completed' } }), orderBy: JSON.stringify([{ createdAt: 'desc' }]), limit: '50' },
+        selective: true,
+      },
+      { name: 'unfiltered page 1 + total', params: { limit: '100' } },
+      { name: 'unfiltered page 5,000 + total', params: { limit: '100', after: deepCursor } },
+      { name: 'children.some failed', params: { filter: JSON.stringify({ children: { some: { status: { eq: 'failed' } } } }), limit: '100' }, selective: true },
+      { name: 'member (2 workspaces), page 1', params: { limit: '100' }, scope: ['ws_0100', 'ws_0200'], headers: member },
+      { name: 'member (2 largest workspaces), page 1', params: { limit: '100' }, scope: ['ws_0001', 'ws_0002'], headers: bigMember },
+    ];
+
+    const results = [];
+    const explains = [];
+    for (const scenario of scenarios) {
+      checkDeadline(scenario.name);
+      const headers = scenario.headers ?? admin;
+      const url = `${base}/api/cleanup-tasks?${new URLSearchParams(scenario.params)}`;
+      const prepared = prepareTaskList(parseListQuery(scenario.params), scenario.scope ?? null, codec);
+      const statement = listStatement(prepared.criteria, DEFAULT_TASK_LIST_OPTIONS);
+      const api = await timeApi(url, headers, SAMPLES);
+      const sqlTimes = await timeSql(sql, statement, SAMPLES);
+      const rps = await throughput(url, headers);
+      const { rows: plan } = await sql.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${statement.text}`, statement.values);
+      explains.push(
+        `### ${scenario.name}\n\nRequest: \`GET /api/cleanup-tasks?${Object.entries({ ...scenario.params, ...(scenario.params.after ? { after: '<cursor of row 500,000>' } : {}) }).map(([key, value]) => `${key}=${value}`).join('&')}\`` +
+          `${scenario.scope ? ` (member of ${scenario.scope.join(', ')})` : ''}; total counted by ${statement.countedBy}.\n\n` +
+          '```\n' + plan.map((row) => row['QUERY PLAN']).join('\n') + '\n```\n',
+      );
+      const result = {
+        name: scenario.name,
+        selective: Boolean(scenario.selective),
+        apiP50: percentile(api.times, 50),
+        apiP95: percentile(api.times, 95),
+        sqlP50: percentile(sqlTimes, 50),
+        sqlP95: percentile(sqlTimes, 95),
+        rps,
+        total: api.body.pageInfo.total,
+        rows: api.body.data.length,
+        countedBy: statement.countedBy,
+      };
+      result.ratio = result.apiP95 / result.sqlP95;
+      results.push(result);
+      log(`${scenario.name}: api p95 ${ms(result.apiP95)} ms, sql p95 ${ms(result.sqlP95)} ms, ${rps.toFixed(0)} req/s`);
+    }
+
+    mkdirSync(resolve(root, '.bench'), { recursive: true });
+    const explainFile = resolve(root, '.bench/list-explain.md');
+    writeFileSync(explainFile, explains.join('\n'));
+
+    const pad = (text, width) => String(text).padEnd(width);
+    const lines = [
+      `bench:list — ${fact.tasks} tasks, ${fact.workspaces} workspaces; ${SAMPLES} sequential samples per figure; req/s: autocannon, 10 connections, ${SECONDS} s`,
+      `${pad('scenario', 52)}${pad('API p50', 9)}${pad('API p95', 9)}${pad('SQL p50', 9)}${pad('SQL p95', 9)}${pad('p95 ratio', 10)}${pad('req/s@10', 10)}${pad('total', 9)}count from`,
+      ...results.map(
+        (r) =>
+          `${pad(r.name, 52)}${pad(ms(r.apiP50), 9)}${pad(ms(r.apiP95), 9)}${pad(ms(r.sqlP50), 9)}${pad(ms(r.sqlP95), 9)}${pad(`${r.ratio.toFixed(2)}x`, 10)}${pad(r.rps.toFixed(0), 10)}${pad(r.total, 9)}${r.countedBy}`,
+      ),
+    ];
+    const page1 = results.find((r) => r.name.startsWith('unfiltered page 1'));
+    const page5000 = results.find((r) => r.name.startsWith('unfiltered page 5,000'));
+    const selectiveWorst = Math.max(...results.filter((r) => r.selective).map((r) => r.apiP95));
+    const worst = Math.max(...results.map((r) => r.ratio));
+    lines.push(
+      '',
+      `targets: API p95 ≤ 2x SQL p95: ${worst <= 2 ? 'met' : 'MISSED'} · page 5,000 p95 / page 1 p95 = ${(page5000.apiP95 / page1.apiP95).toFixed(2)} (≤ 1.5: ${page5000.apiP95 <= 1.5 * page1.apiP95 ? 'met' : 'MISSED'}) · selective API p95 worst ${ms(selectiveWorst)} ms (< 20 ms: ${selectiveWorst < 20 ? 'met' : 'MISSED'})`,
+      `EXPLAIN ANALYZE of each statement: ${explainFile}`,
+      `bench:list worst api/sql p95 ratio: ${worst.toFixed(2)}`,
+    );
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    for (const id of tokenIds) {
+      await sql.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]).catch(() => undefined);
+    }
+    await sql.end().catch(() => undefined);
+    await app?.stop();
+    await server.stop();
+  }
+}
+
+const watchdog = setTimeout(() => {
+  log('deadline passed; exiting');
+  app?.kill();
+  process.exit(2);
+}, Math.max(0, DEADLINE - Date.now()) + 60_000);
+watchdog.unref();
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);

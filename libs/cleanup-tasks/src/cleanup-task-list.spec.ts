@@ -1,0 +1,146 @@
+import { describe, expect, it } from '@jest/globals';
+import { ValidationFailedError } from '@app/common';
+import { CursorCodec, cursorValuesOf } from '@app/query-dsl';
+import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
+import { listStatement } from './cleanup-tasks.repository';
+import { prepareTaskList } from './cleanup-tasks.service';
+import { parseListQuery } from './dto/list-cleanup-tasks.query';
+
+const codec = new CursorCodec('unit-test-cursor-secret-0123456789');
+const prepare = (raw: Record<string, string>, scope: readonly string[] | null = null) => prepareTaskList(parseListQuery(raw), scope, codec);
+const ROW = { id: 'ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV', createdAt: new Date('2026-01-02T03:04:05.678Z'), attempts: 2, status: 'failed' };
+
+function errorsOf(run: () => unknown) {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ValidationFailedError) return error.errors;
+    throw error;
+  }
+  throw new Error('expected a validation error');
+}
+
+describe('prepareTaskList', () => {
+  it('turns shortcuts and ids into conditions and keeps the default order', () => {
+    const sut = prepare({ status: 'failed', workspace_id: 'ws_a', ids: `${ROW.id}` }, ['ws_a']);
+    expect(sut.criteria).toMatchObject({
+      orderBy: [{ field: 'createdAt' }, { field: 'id' }],
+      conditions: [
+        { kind: 'condition', field: 'status', operator: 'eq', value: 'failed' },
+        { kind: 'condition', field: 'workspaceId', operator: 'eq', value: 'ws_a' },
+        { kind: 'condition', field: 'id', operator: 'in', value: [ROW.id] },
+      ],
+      scope: ['ws_a'],
+      limit: 100,
+    });
+  });
+
+  it('reports filter, orderBy and shortcut problems together', () => {
+    expect(errorsOf(() => prepare({ filter: '{"attempts":{"gt":"x"}}', orderBy: '[{"metadata":"asc"}]', workspace_id: 'a\u0000b' }))).toEqual([
+      { path: 'orderBy[0].metadata', message: 'field is not sortable' },
+      { path: 'filter.attempts.gt', message: 'expected integer' },
+      { path: 'workspace_id', message: expect.stringContaining('NUL') },
+    ]);
+  });
+
+  it('binds cursors to orderBy, filter (not its key order), shortcuts and ids — not to limit', () => {
+    const base = prepare({ filter: '{"status":{"eq":"failed"},"attempts":{"gt":1}}' });
+    const cursor = codec.encode(cursorValuesOf(ROW, base.criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), base.fingerprint);
+    expect(prepare({ filter: '{"attempts":{"gt":1},"status":{"eq":"failed"}}', limit: '5', after: cursor }).criteria.after).toEqual([ROW.createdAt.toISOString(), ROW.id]);
+    expect(prepare({ filter: '{"status":{"eq":"failed"},"attempts":{"gt":1}}', before: cursor }).criteria.before).toBeDefined();
+    const foreign = { path: 'after', message: 'cursor does not belong to this query' };
+    expect(errorsOf(() => prepare({ filter: '{"status":{"eq":"failed"}}', after: cursor }))).toEqual([foreign]);
+    expect(errorsOf(() => prepare({ filter: '{"status":{"eq":"failed"},"attempts":{"gt":1}}', status: 'failed', after: cursor }))).toEqual([foreign]);
+    expect(errorsOf(() => prepare({ filter: '{"status":{"eq":"failed"},"attempts":{"gt":1}}', ids: ROW.id, after: cursor }))).toEqual([foreign]);
+    expect(errorsOf(() => prepare({ filter: '{"status":{"eq":"failed"},"attempts":{"gt":1}}', orderBy: '[{"createdAt":"desc"}]', after: cursor }))).toEqual([
+      foreign,
+    ]);
+  });
+
+  it('treats an empty filter as no filter, and ids as a set', () => {
+    expect(prepare({ filter: '{}' }).fingerprint).toBe(prepare({}).fingerprint);
+    const id2 = 'ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TW';
+    expect(prepare({ ids: `${ROW.id},${id2}` }).fingerprint).toBe(prepare({ ids: `${id2},${ROW.id},${id2}` }).fingerprint);
+  });
+
+  it('rejects malformed and tampered cursors, naming after and before', () => {
+    const { fingerprint, criteria } = prepare({});
+    const good = codec.encode(cursorValuesOf(ROW, criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint);
+    const tampered = `${good.slice(0, -2)}${good.endsWith('A') ? 'B' : 'A'}${good.slice(-1)}`;
+    expect(errorsOf(() => prepare({ after: 'nope', before: tampered }))).toEqual([
+      { path: 'after', message: 'malformed cursor' },
+      { path: 'before', message: 'malformed cursor' },
+    ]);
+  });
+});
+
+describe('listStatement', () => {
+  it('counts from the counters when only workspace, resource type and status are constrained, with the same predicate', () => {
+    const sut = listStatement(prepare({ status: 'failed', filter: '{"OR":[{"resourceType":{"eq":"delete_app"}},{"NOT":{"workspaceId":{"in":["ws_b"]}}}]}' }, ['ws_a', 'ws_b']).criteria);
+    expect(sut.countedBy).toBe('counters');
+    expect(sut.text).toContain(
+      'SELECT coalesce(sum(x.n), 0) FROM (SELECT c.n FROM cleanup_task_counts AS c WHERE ("c"."workspace_id" = ANY(CAST($1 AS text[])) AND "c"."status" = $2 AND ' +
+        '("c"."resource_type" = $3 OR NOT ("c"."workspace_id" = ANY(CAST($4 AS text[]))))) UNION ALL SELECT c.n FROM cleanup_task_count_deltas AS c WHERE ("c"."workspace_id" = ANY(CAST($1 AS text[]))',
+    );
+    expect(sut.values.slice(0, 4)).toEqual([['ws_a', 'ws_b'], 'failed', 'delete_app', ['ws_b']]);
+  });
+
+  it('counts the rows when anything else is constrained (ids, other fields, relations)', () => {
+    const cases: Record<string, string>[] = [{ ids: ROW.id }, { parent_id: ROW.id }, { filter: '{"attempts":{"gt":1}}' }, { filter: '{"children":{"some":{"status":{"eq":"failed"}}}}' }];
+    for (const raw of cases) {
+      const sut = listStatement(prepare(raw).criteria);
+      expect({ raw, countedBy: sut.countedBy }).toEqual({ raw, countedBy: 'rows' });
+      expect(sut.text).toContain('(SELECT count(*) AS total FROM "cleanup_tasks" AS "t0" WHERE');
+    }
+  });
+
+  it('is one statement: total and probes first, then the page, skipped when the total is 0', () => {
+    const { criteria, fingerprint } = prepare({ limit: '10' });
+    const after = codec.decode(codec.encode(cursorValuesOf(ROW, criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint), { orderBy: criteria.orderBy, spec: CLEANUP_TASK_QUERY_FIELDS, fingerprint, path: 'after' });
+    const sut = listStatement({ ...criteria, after }, { enumerateBelow: 77 });
+    expect(sut.text).toMatch(/^WITH info AS MATERIALIZED \(SELECT \(SELECT coalesce\(sum\(x\.n\), 0\) FROM .*\)::bigint AS total, COALESCE\(\(SELECT TRUE FROM "cleanup_tasks" AS "t0" WHERE .* LIMIT 1\), FALSE\) AS has_previous, NULL::boolean AS has_next\) /);
+    expect(sut.text).toContain(
+      'FROM info LEFT JOIN LATERAL (SELECT "t0"."id", "t0"."parent_id", "t0"."workspace_id", "t0"."source_event_id", "t0"."resource_type", "t0"."resource_id", "t0"."metadata", ' +
+        '"t0"."status", "t0"."attempts", "t0"."last_error", "t0"."created_at", "t0"."completed_at" FROM cleanup_tasks AS t0 ' +
+        'WHERE (("t0"."created_at", "t0"."id") > (CAST($3 AS timestamptz), $4)) AND info.total > 0 ORDER BY "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST LIMIT 11) AS p ON TRUE',
+    );
+    expect(sut.text).not.toContain('UNION ALL (SELECT * FROM');
+    expect(sut.text).toMatch(/\) AS p ON TRUE ORDER BY "p"."created_at" ASC NULLS LAST, "p"."id" ASC NULLS LAST$/);
+    expect(sut.values).toEqual([ROW.createdAt.toISOString(), ROW.id, ROW.createdAt.toISOString(), ROW.id]);
+  });
+
+  it('with relation traversal, lets the exact total choose between an index walk and an enumeration of the matches', () => {
+    const sut = listStatement(prepare({ limit: '10', filter: '{"children":{"some":{"status":{"eq":"failed"}}}}' }).criteria, { enumerateBelow: 77 });
+    expect(sut.text).toContain('AND info.total > $2 ORDER BY "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST LIMIT 11) UNION ALL');
+    expect(sut.text).toContain('AND info.total BETWEEN 1 AND $2 OFFSET 0) AS s ORDER BY "s"."created_at" ASC NULLS LAST, "s"."id" ASC NULLS LAST LIMIT 11)');
+    expect(sut.values).toEqual(['failed', 77]);
+  });
+
+  it('pages a member of a few workspaces one workspace at a time, then merges (each an ordered index range)', () => {
+    const sut = listStatement(prepare({ limit: '5' }, ['ws_a', 'ws_b', 'ws_a']).criteria);
+    expect(sut.text).toContain(
+      'LEFT JOIN LATERAL (SELECT * FROM ((SELECT "t0"."id", ' + '"t0"."parent_id", "t0"."workspace_id", "t0"."source_event_id", "t0"."resource_type", "t0"."resource_id", "t0"."metadata", "t0"."status", "t0"."attempts", "t0"."last_error", "t0"."created_at", "t0"."completed_at" ' +
+        'FROM cleanup_tasks AS t0 WHERE ("t0"."workspace_id" = ANY(CAST($2 AS text[]))) AND "t0"."workspace_id" = $3 AND info.total > 0 ORDER BY "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST LIMIT 6) UNION ALL',
+    );
+    expect(sut.text).toContain('AND "t0"."workspace_id" = $4 AND info.total > 0');
+    expect(sut.text).toContain(') AS u ORDER BY "u"."created_at" ASC NULLS LAST, "u"."id" ASC NULLS LAST LIMIT 6) AS p ON TRUE');
+    expect(sut.values).toEqual([['ws_a', 'ws_b', 'ws_a'], ['ws_a', 'ws_b', 'ws_a'], 'ws_a', 'ws_b']);
+    expect(listStatement(prepare({}, Array.from({ length: 9 }, (_, i) => `ws_${i}`)).criteria).text).not.toContain(') AS u ORDER BY');
+  });
+
+  it('fetches backward pages in reversed order, both direction and NULLS', () => {
+    const { criteria, fingerprint } = prepare({ orderBy: '[{"completedAt":"desc_nulls_last"}]' });
+    const row = { ...ROW, completedAt: null };
+    const before = codec.decode(codec.encode(cursorValuesOf(row, criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint), { orderBy: criteria.orderBy, spec: CLEANUP_TASK_QUERY_FIELDS, fingerprint, path: 'before' });
+    const sut = listStatement({ ...criteria, before });
+    expect(sut.plan.direction).toBe('backward');
+    expect(sut.text).toMatch(/ORDER BY "p"."completed_at" ASC NULLS FIRST, "p"."id" DESC NULLS FIRST$/);
+  });
+
+  it('never puts a value into the SQL text', () => {
+    const hostile = `x'); DROP TABLE cleanup_tasks; --`;
+    const sut = listStatement(prepare({ workspace_id: hostile, filter: JSON.stringify({ lastError: { contains: hostile }, metadata: { contains: { [hostile]: hostile } } }) }, [hostile]).criteria);
+    expect(sut.text).not.toContain('DROP');
+    expect(sut.values).toEqual(expect.arrayContaining([hostile, `%${hostile.replace('_', '\\_')}%`, JSON.stringify({ [hostile]: hostile })]));
+  });
+});

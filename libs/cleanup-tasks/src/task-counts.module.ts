@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { CleanupTasksRepository } from './cleanup-tasks.repository';
+import { CleanupTaskCountsCompactor } from './task-counts.compactor';
+
+/**
+ * Folds the task counters' deltas (written by triggers) into the counts table.
+ * Every deployable that writes tasks imports it — the API and the worker — so
+ * the deltas never pile up, whichever processes are running.
+ */
+@Module({
+  providers: [CleanupTasksRepository, CleanupTaskCountsCompactor],
+})
+export class TaskCountsModule {}
