@@ -1,0 +1,258 @@
+// npm run bench:scheduler — our scheduler against graphile-worker, same PostgreSQL, same concurrency.
+//
+// 1. Throughput: with the workers idle and listening, 20,000 no-op jobs are
+//    enqueued in one statement; the clock runs from its commit until the
+//    queue is empty (every job done and recorded as done). Alternating rounds,
+//    median reported.
+// 2. Pickup latency: single enqueues at 20/s from a separate connection; the
+//    time from just before the INSERT until the handler starts.
+//
+// Both run in this process: ours as the worker deployable with the probe
+// handlers (no-op), graphile-worker with a no-op task; both log quietly.
+// Settings: BENCH_JOBS (20000), BENCH_CONCURRENCY (10), BENCH_ROUNDS (3),
+// BENCH_LATENCY_SAMPLES (200), DATABASE_URL (else an embedded PostgreSQL in
+// .data/bench-scheduler-postgres on port 54399).
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { Logger as GraphileLogger, run as runGraphileWorker, runMigrations as migrateGraphileWorker } from 'graphile-worker';
+
+const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
+const ENQUEUES_PER_SECOND = 20;
+const DRAIN_TIMEOUT_MS = 120_000;
+
+const dist = new URL('../../dist/apps/worker/', import.meta.url);
+const load = (path) => import(new URL(path, dist).href);
+const { createWorker } = await load('apps/worker/src/create-worker.js');
+const { startEmbeddedPostgres, quoteIdentifier } = await load('libs/database/src/embedded-postgres.js');
+const { validateEnvironment, newId } = await load('libs/common/src/index.js');
+const { probeEvents } = await load('libs/scheduler/src/testing/probe.handlers.js');
+
+const log = (line = '') => process.stdout.write(`${line}\n`);
+
+async function main() {
+  let embedded;
+  let serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    embedded = await startEmbeddedPostgres({ dataDir: '.data/bench-scheduler-postgres', port: 54399, database: 'postgres' });
+    serverUrl = embedded.url;
+  }
+  const url = await freshDatabase(serverUrl, 'cleanup_tasks_bench_scheduler');
+  const producer = new pg.Client({ connectionString: url });
+  await producer.connect();
+  const { rows: [{ server_version: pgVersion }] } = await producer.query('SHOW server_version');
+
+  try {
+    log(`bench:scheduler — ${JOBS.toLocaleString('en')} no-op jobs, concurrency ${CONCURRENCY}, ${ROUNDS} round(s) each; PostgreSQL ${pgVersion}${embedded ? ' (embedded)' : ''}, Node ${process.version}, ${cpus().length} CPU(s)`);
+    const systems = [
+      { name: 'ours', label: 'our scheduler', start: () => oursSystem(url, producer) },
+      { name: 'graphile', label: 'graphile-worker', start: () => graphileSystem(url, producer, {}) },
+      // For reference: graphile-worker's own batching (off by default), closer to what ours does.
+      {
+        name: 'graphileBatched',
+        label: 'graphile-worker, batched',
+        start: () => graphileSystem(url, producer, { localQueue: { size: CONCURRENCY + 1 }, completeJobBatchDelay: 0 }),
+      },
+    ];
+    await migrateGraphileWorker({ connectionString: url, logger: quietGraphileLogger });
+
+    const throughput = Object.fromEntries(systems.map((system) => [system.name, []]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const system of systems) {
+        const running = await system.start();
+        try {
+          await drain(running, 1000); // warm-up: connections, JIT, prepared statements
+          const rate = await drain(running, JOBS);
+          throughput[system.name].push(rate);
+          log(`  round ${round}: ${system.label.padEnd(25)} ${fmt(rate)} jobs/s`);
+        } finally {
+          await running.stop();
+        }
+      }
+    }
+    const latency = {};
+    for (const system of systems.slice(0, 2)) {
+      const running = await system.start();
+      try {
+        latency[system.name] = await pickupLatency(running);
+      } finally {
+        await running.stop();
+      }
+    }
+
+    const rates = Object.fromEntries(systems.map((system) => [system.name, median(throughput[system.name])]));
+    const ratio = rates.ours / rates.graphile;
+    log('');
+    log(`throughput (median of ${ROUNDS}):`);
+    log(`  our scheduler    ${fmt(rates.ours)} jobs/s`);
+    log(`  graphile-worker  ${fmt(rates.graphile)} jobs/s   (defaults)`);
+    log(`  ratio            ${ratio.toFixed(2)}`);
+    log(`  for reference: graphile-worker with localQueue ${CONCURRENCY + 1} + completeJobBatchDelay 0: ${fmt(rates.graphileBatched)} jobs/s (ours ÷ it: ${(rates.ours / rates.graphileBatched).toFixed(2)})`);
+    log(`pickup latency (${LATENCY_SAMPLES} single enqueues at ${ENQUEUES_PER_SECOND}/s, enqueue → handler start):`);
+    for (const [name, label] of [['ours', 'our scheduler  '], ['graphile', 'graphile-worker']]) {
+      const samples = latency[name];
+      log(`  ${label}  p50 ${percentile(samples, 50).toFixed(1)} ms  p95 ${percentile(samples, 95).toFixed(1)} ms  max ${Math.max(...samples).toFixed(1)} ms`);
+    }
+    log(`bench:scheduler throughput ratio vs graphile-worker: ${ratio.toFixed(2)}`);
+  } finally {
+    await producer.end();
+    await embedded?.stop();
+  }
+}
+
+/** Our scheduler: the worker deployable in-process, probe handlers (no-op without metadata). */
+async function oursSystem(url, producer) {
+  const config = validateEnvironment({ DATABASE_URL: url, LOG_LEVEL: 'warn', SCHEDULER_CONCURRENCY: String(CONCURRENCY), SCHEDULER_POLL_INTERVAL_MS: '2000' });
+  const worker = await createWorker({ config, databaseUrl: url, handlers: 'probe' });
+  return {
+    onStart: (listener) => {
+      probeEvents.on('start', listener);
+      return () => probeEvents.off('start', listener);
+    },
+    enqueueMany: async (count) => {
+      const ids = Array.from({ length: count }, () => newId('ct'));
+      await producer.query(
+        `INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id) SELECT id, 'ws_bench', 'delete_element', id FROM unnest($1::text[]) AS id`,
+        [ids],
+      );
+    },
+    newJobId: () => newId('ct'),
+    enqueueOne: async (id) => {
+      await producer.query(`INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id) VALUES ($1, 'ws_bench', 'delete_element', $1)`, [id]);
+    },
+    isDrained: async () => !(await producer.query(`SELECT EXISTS (SELECT 1 FROM cleanup_tasks WHERE status IN ('pending', 'in_progress')) AS open`)).rows[0].open,
+    reset: () => producer.query('TRUNCATE cleanup_tasks'),
+    stop: () => worker.close(),
+  };
+}
+
+const quietGraphileLogger = new GraphileLogger(() => () => undefined);
+
+/** graphile-worker 0.18 with its defaults (plus `workerOptions`), a no-op task and a quiet logger. */
+async function graphileSystem(url, producer, workerOptions) {
+  const listeners = new Set();
+  const runner = await runGraphileWorker({
+    connectionString: url,
+    concurrency: CONCURRENCY,
+    noHandleSignals: true,
+    pollInterval: 2000,
+    logger: quietGraphileLogger,
+    preset: { worker: workerOptions },
+    taskList: {
+      noop: async (payload) => {
+        for (const listener of listeners) listener(payload.id);
+      },
+    },
+  });
+  let seq = 0;
+  return {
+    onStart: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    // add_jobs: one statement, one notification (add_job would notify per job).
+    enqueueMany: async (count) => {
+      await producer.query(
+        `SELECT graphile_worker.add_jobs(ARRAY(
+           SELECT ('noop', json_build_object('id', 'bulk'), NULL, NULL, NULL, NULL, NULL, NULL)::graphile_worker.job_spec FROM generate_series(1, $1::int)))`,
+        [count],
+      );
+    },
+    newJobId: () => `job_${++seq}`,
+    enqueueOne: async (id) => {
+      await producer.query(`SELECT graphile_worker.add_job('noop', json_build_object('id', $1::text))`, [id]);
+    },
+    isDrained: async () => !(await producer.query(`SELECT EXISTS (SELECT 1 FROM graphile_worker._private_jobs) AS open`)).rows[0].open,
+    reset: async () => undefined,
+    stop: () => runner.stop(),
+  };
+}
+
+/** Enqueues `count` jobs in one statement and returns jobs/s from its commit until the queue is empty. */
+async function drain(system, count) {
+  await system.reset();
+  let started = 0;
+  let allStarted;
+  const everyStart = new Promise((resolve) => (allStarted = resolve));
+  const unsubscribe = system.onStart(() => {
+    if (++started === count) allStarted();
+  });
+  try {
+    await system.enqueueMany(count);
+    const t0 = performance.now();
+    await withTimeout(everyStart, DRAIN_TIMEOUT_MS, () => `${started}/${count} jobs started`);
+    while (!(await system.isDrained())) {
+      if (performance.now() - t0 > DRAIN_TIMEOUT_MS) throw new Error(`queue not drained in ${DRAIN_TIMEOUT_MS} ms`);
+      await sleep(2);
+    }
+    return count / ((performance.now() - t0) / 1000);
+  } finally {
+    unsubscribe();
+  }
+}
+
+/** Single enqueues at a steady rate; latency from just before the INSERT to the handler's start. */
+async function pickupLatency(system) {
+  await system.reset();
+  const pending = new Map();
+  const samples = [];
+  const unsubscribe = system.onStart((id) => {
+    const t0 = pending.get(id);
+    if (t0 === undefined) return;
+    samples.push(performance.now() - t0);
+    pending.delete(id);
+  });
+  try {
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      const id = system.newJobId();
+      const t0 = performance.now();
+      pending.set(id, t0);
+      await system.enqueueOne(id);
+      await sleep(Math.max(0, 1000 / ENQUEUES_PER_SECOND - (performance.now() - t0)));
+    }
+    const deadline = performance.now() + 10_000;
+    while (samples.length < LATENCY_SAMPLES && performance.now() < deadline) await sleep(10);
+    if (samples.length < LATENCY_SAMPLES) throw new Error(`only ${samples.length}/${LATENCY_SAMPLES} single jobs were picked up`);
+    return samples;
+  } finally {
+    unsubscribe();
+  }
+}
+
+async function freshDatabase(serverUrl, name) {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what()}`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+const fmt = (rate) => Math.round(rate).toLocaleString('en');
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`bench:scheduler failed: ${error instanceof Error ? (error.stack ?? error.message) : JSON.stringify(error) ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,92 @@
+import { Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Authenticated } from '@app/auth';
+import { ApiProblem } from '@app/common';
+import { CleanupTaskOperationsService } from './cleanup-task-operations.service';
+import { TASK_ID_PARAM } from './cleanup-tasks.controller';
+import { CleanupTaskDto } from './dto/cleanup-task.dto';
+import { RetryResultDto } from './dto/retry-result.dto';
+import { ParseTaskIdPipe } from './task-id.pipe';
+
+const MALFORMED_ID = 'expected a cleanup task id: ct_ followed by 26 ULID characters';
+const MalformedIdProblem = () => ApiProblem(400, 'Malformed id.', { detail: `id: ${MALFORMED_ID}`, errors: [{ path: 'id', message: MALFORMED_ID }] });
+
+/** Admin operations on task trees (beside CleanupTasksController, same prefix). */
+@ApiTags('Cleanup Tasks')
+@Controller('api/cleanup-tasks')
+export class CleanupTaskOperationsController {
+  constructor(private readonly operations: CleanupTaskOperationsService) {}
+
+  @Post(':id/retry')
+  @HttpCode(200)
+  @Authenticated({ admin: true })
+  @ApiOperation({
+    summary: 'Retry a failed cleanup task',
+    description:
+      'Re-queues a `failed` task: it becomes `pending` and is picked up at once. Its failed descendants are re-queued with it (a parent fails because a child failed, so retrying the parent alone would fail again). `attempts` keeps counting; the retry grants a fresh budget of automatic attempts. Any other status answers 409 with `currentStatus`.',
+  })
+  @ApiParam(TASK_ID_PARAM)
+  @ApiOkResponse({ type: RetryResultDto, description: 'Re-queued.' })
+  @MalformedIdProblem()
+  @ApiProblem(404, 'Unknown task.')
+  @ApiProblem(409, 'The task is not `failed`; `currentStatus` says what it is.', {
+    code: 'task-not-failed',
+    detail: 'Cleanup task ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV is in_progress; only a failed task can be retried.',
+    currentStatus: 'in_progress',
+  })
+  async retry(@Param('id', ParseTaskIdPipe) id: string): Promise<RetryResultDto> {
+    await this.operations.retry(id);
+    return { ok: true };
+  }
+
+  @Get(':id/tree')
+  @Authenticated({ admin: true })
+  @ApiOperation({
+    summary: 'Get a cleanup task with all its descendants',
+    description:
+      'The task and every descendant as one flat JSON array: the task first, then by depth, then `createdAt`, then `id`. Safe against cyclic parent links. Streamed from a database cursor, so large trees (100,000 tasks) answer without being held in memory; a failure half-way ends the response early (the JSON is then incomplete).',
+  })
+  @ApiParam(TASK_ID_PARAM)
+  @ApiProduces('application/json')
+  @ApiOkResponse({ type: [CleanupTaskDto], description: 'The tree, root first.' })
+  @MalformedIdProblem()
+  @ApiProblem(404, 'Unknown task.')
+  async tree(@Param('id', ParseTaskIdPipe) id: string, @Res() response: Response): Promise<void> {
+    await writeJsonArray(response, await this.operations.tree(id));
+  }
+}
+
+/**
+ * Writes batches as one JSON array, waiting for 'drain' whenever the socket
+ * buffer is full (backpressure: the cursor is read no faster than the client
+ * reads). Stops quietly when the client goes away; leaving the loop closes
+ * the cursor.
+ */
+async function writeJsonArray(response: Response, batches: AsyncIterable<unknown[]>): Promise<void> {
+  response.status(200).type('application/json');
+  let opened = false;
+  for await (const batch of batches) {
+    if (batch.length === 0) continue;
+    const chunk = (opened ? ',' : '[') + batch.map((item) => JSON.stringify(item)).join(',');
+    opened = true;
+    if (!response.write(chunk) && !(await drained(response))) return;
+  }
+  response.end(opened ? ']' : '[]');
+}
+
+/** True once the response can take more; false when the client went away first. */
+function drained(response: Response): Promise<boolean> {
+  if (response.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const settle = (writable: boolean) => {
+      response.off('drain', onDrain);
+      response.off('close', onClose);
+      resolve(writable);
+    };
+    const onDrain = () => settle(true);
+    const onClose = () => settle(false);
+    response.on('drain', onDrain);
+    response.on('close', onClose);
+  });
+}

@@ -1,0 +1,145 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type QueryRunner } from 'typeorm';
+import { CleanupTask } from './cleanup-task.entity';
+import type { TaskStatus } from './cleanup-task.enums';
+
+interface TaskRow {
+  id: string;
+  parent_id: string | null;
+  workspace_id: string;
+  source_event_id: string | null;
+  resource_type: CleanupTask['resourceType'];
+  resource_id: string;
+  metadata: Record<string, unknown>;
+  status: TaskStatus;
+  attempts: number;
+  last_error: string | null;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+/**
+ * The task and its descendants, root first, then by depth, createdAt, id.
+ * CYCLE marks a row that closes a loop of parent links (only possible when
+ * the root itself lies on one: each task has one parent), which is dropped.
+ * The sort runs in PostgreSQL (spilling to disk if it must); the cursor hands
+ * the result over in batches.
+ */
+const TREE_QUERY = `
+  WITH RECURSIVE tree AS (
+    SELECT id, parent_id, workspace_id, source_event_id, resource_type, resource_id, metadata,
+           status, attempts, last_error, created_at, completed_at, 0 AS depth
+      FROM cleanup_tasks
+     WHERE id = $1
+    UNION ALL
+    SELECT c.id, c.parent_id, c.workspace_id, c.source_event_id, c.resource_type, c.resource_id, c.metadata,
+           c.status, c.attempts, c.last_error, c.created_at, c.completed_at, tree.depth + 1
+      FROM cleanup_tasks AS c
+      JOIN tree ON c.parent_id = tree.id
+  ) CYCLE id SET is_cycle USING path
+  SELECT id, parent_id, workspace_id, source_event_id, resource_type, resource_id, metadata,
+         status, attempts, last_error, created_at, completed_at
+    FROM tree
+   WHERE NOT is_cycle
+   ORDER BY depth, created_at, id`;
+
+/** A server-side cursor over one task tree; hold it briefly and always close it. */
+export class TaskTreeCursor {
+  private closed = false;
+
+  constructor(private readonly runner: QueryRunner) {}
+
+  /** The next rows (at most `count`); empty when the tree is exhausted. */
+  async fetch(count: number): Promise<CleanupTask[]> {
+    const rows: TaskRow[] = await this.runner.query(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
+    return rows.map(toTask);
+  }
+
+  /** Ends the read-only transaction (which closes the cursor) and returns the connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.runner.rollbackTransaction();
+    } finally {
+      await this.runner.release();
+    }
+  }
+}
+
+/** The SQL of the tree operations: reading a whole tree, and re-queueing a failed subtree. */
+@Injectable()
+export class TaskTreeRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Opens a cursor over the tree of `rootId` (DECLARE in a REPEATABLE READ,
+   * read-only transaction on a connection of its own). The caller reads it
+   * in batches, so a 100,000-task tree never sits in memory at once.
+   */
+  async openTreeCursor(rootId: string): Promise<TaskTreeCursor> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction('REPEATABLE READ');
+      await runner.query('SET TRANSACTION READ ONLY');
+      await runner.query(`DECLARE task_tree NO SCROLL CURSOR FOR ${TREE_QUERY}`, [rootId]);
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      await runner.release();
+      throw error;
+    }
+    return new TaskTreeCursor(runner);
+  }
+
+  /**
+   * Re-queues a failed task and its failed descendants: due at once, with a
+   * fresh budget of automatic attempts (`attempts_base = attempts`; attempts
+   * keep counting). Returns the task's status when it was not failed (then
+   * nothing changed), or null when it does not exist.
+   *
+   * The row lock on the task serialises concurrent retries: the second sees
+   * `pending` and gets a 409. The walk skips completed subtrees: a task
+   * completes only after all its children did, so nothing failed lies below.
+   */
+  async requeueFailedSubtree(id: string): Promise<{ status: TaskStatus; requeued: number } | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const found: { status: TaskStatus }[] = await manager.query(`SELECT status FROM cleanup_tasks WHERE id = $1 FOR UPDATE`, [id]);
+      if (found.length === 0) return null;
+      if (found[0].status !== 'failed') return { status: found[0].status, requeued: 0 };
+      const [, requeued] = (await manager.query(
+        `WITH RECURSIVE subtree AS (
+           SELECT id FROM cleanup_tasks WHERE id = $1
+           UNION ALL
+           SELECT c.id FROM cleanup_tasks AS c JOIN subtree ON c.parent_id = subtree.id
+            WHERE c.status <> 'completed'
+         ) CYCLE id SET is_cycle USING path
+         UPDATE cleanup_tasks AS t
+            SET status = 'pending', run_at = now(), attempts_base = t.attempts, awaiting_children = false,
+                locked_by = NULL, locked_until = NULL, updated_at = now()
+           FROM subtree
+          WHERE t.id = subtree.id AND NOT subtree.is_cycle AND t.status = 'failed'`,
+        [id],
+      )) as [unknown[], number];
+      return { status: 'failed', requeued };
+    });
+  }
+}
+
+function toTask(row: TaskRow): CleanupTask {
+  return Object.assign(new CleanupTask(), {
+    id: row.id,
+    parentId: row.parent_id,
+    workspaceId: row.workspace_id,
+    sourceEventId: row.source_event_id,
+    resourceType: row.resource_type,
+    resourceId: row.resource_id,
+    metadata: row.metadata,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    completedAt: row.completed_at,
+  });
+}

@@ -1,0 +1,34 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { AppConfig } from '@app/common';
+import { DueTaskListener } from './due-task.listener';
+import { HandlerRegistry } from './handler-registry';
+import { RetentionSweeper } from './retention.sweeper';
+import { SchedulerSettings } from './scheduler-settings';
+import { StaleLeaseSweeper } from './stale-lease.sweeper';
+import { TaskQueueRepository } from './task-queue.repository';
+import { TaskSettlement } from './task-settlement';
+import { TaskWorker } from './task-worker';
+
+/**
+ * Task execution: import it in a process that should run cleanup tasks
+ * (the API unless SCHEDULER_ENABLED=false, and the worker deployable). The
+ * handlers come from elsewhere (ResourcesModule, or a team's own module):
+ * every provider marked @CleanupHandler is found at boot.
+ */
+@Module({
+  imports: [DiscoveryModule, ScheduleModule.forRoot()],
+  providers: [
+    { provide: SchedulerSettings, useFactory: (config: AppConfig) => SchedulerSettings.from(config), inject: [AppConfig] },
+    TaskQueueRepository,
+    TaskSettlement,
+    HandlerRegistry,
+    DueTaskListener,
+    TaskWorker,
+    StaleLeaseSweeper,
+    RetentionSweeper,
+  ],
+  exports: [TaskWorker, StaleLeaseSweeper, RetentionSweeper],
+})
+export class SchedulerModule {}

@@ -1,0 +1,79 @@
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { SchedulerSettings } from './scheduler-settings';
+import { TaskQueueRepository } from './task-queue.repository';
+import { TaskSettlement } from './task-settlement';
+
+/** Advisory lock key of the sweep: one process sweeps at a time. */
+export const STALE_LEASE_SWEEP_LOCK = 0x43_54_53_4c; // 'CTSL'
+const INTERVAL_NAME = 'cleanup-tasks:stale-lease-sweep';
+const BATCH = 500;
+const MAX_BATCHES = 10;
+
+export interface StaleLeaseSweepResult {
+  /** Another process held the sweep lock: this one did nothing. */
+  skipped: boolean;
+  requeued: number;
+  failed: number;
+}
+
+/**
+ * Every half lease: tasks whose lease expired (their worker died or stalled
+ * without heartbeats) are due again at once, or failed when their attempts
+ * are spent. Each in its own transaction, with ancestor resolution when it
+ * fails, like a failure recorded by a worker.
+ */
+@Injectable()
+export class StaleLeaseSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('StaleLeaseSweeper');
+  private busy = false;
+
+  constructor(
+    private readonly settings: SchedulerSettings,
+    private readonly queue: TaskQueueRepository,
+    private readonly settlement: TaskSettlement,
+    private readonly schedulerRegistry: SchedulerRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.schedulerRegistry.addInterval(INTERVAL_NAME, setInterval(() => void this.sweepQuietly(), this.settings.leaseSweepIntervalMs));
+  }
+
+  beforeApplicationShutdown(): void {
+    if (this.schedulerRegistry.doesExist('interval', INTERVAL_NAME)) this.schedulerRegistry.deleteInterval(INTERVAL_NAME);
+  }
+
+  async sweep(): Promise<StaleLeaseSweepResult> {
+    const { acquired, result } = await this.queue.withTryAdvisoryLock(STALE_LEASE_SWEEP_LOCK, async (client) => {
+      const counts = { requeued: 0, failed: 0 };
+      for (let batch = 0; batch < MAX_BATCHES; batch++) {
+        const ids = await this.queue.findExpiredLeases(BATCH);
+        for (const id of ids) {
+          const expired = await this.queue.transaction(async (tx) => {
+            const task = await this.queue.expireLease(id, this.settings.maxAttempts, tx);
+            if (task?.status === 'failed') await this.settlement.resolveAncestors(tx, task.parentId);
+            return task;
+          }, client);
+          if (expired?.status === 'failed') counts.failed++;
+          else if (expired) counts.requeued++;
+        }
+        if (ids.length < BATCH) break;
+      }
+      return counts;
+    });
+    return { skipped: !acquired, requeued: result?.requeued ?? 0, failed: result?.failed ?? 0 };
+  }
+
+  private async sweepQuietly(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const { requeued, failed } = await this.sweep();
+      if (requeued + failed > 0) this.logger.warn(`expired leases: ${requeued} task(s) due again, ${failed} failed (no attempts left)`);
+    } catch (error) {
+      this.logger.warn(`stale-lease sweep failed; next one in ${this.settings.leaseSweepIntervalMs} ms: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      this.busy = false;
+    }
+  }
+}

@@ -1,0 +1,365 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '@app/database';
+import { createTestDatabase, insertTasks } from '../../../test/support/test-app';
+import { DUE_TASKS_CHANNEL } from './due-task.listener';
+import { StaleLeaseSweeper } from './stale-lease.sweeper';
+import { RetentionSweeper } from './retention.sweeper';
+import { SchedulerSettings } from './scheduler-settings';
+import { TaskQueueRepository } from './task-queue.repository';
+import { TaskSettlement } from './task-settlement';
+
+const LEASE_MS = 30_000;
+const WORKER = 'worker-a';
+const OTHER = 'worker-b';
+
+describe('TaskQueueRepository (real PostgreSQL)', () => {
+  let database: { url: string; drop(): Promise<void> };
+  let dataSource: DataSource;
+  let sut: TaskQueueRepository;
+  let settlement: TaskSettlement;
+
+  const task = async (id: string) => {
+    const rows = await dataSource.query(`SELECT * FROM cleanup_tasks WHERE id = $1`, [id]);
+    return rows[0] as Record<string, unknown> & { status: string; attempts: number; attempts_base: number; last_error: string | null; locked_by: string | null };
+  };
+  const claimAll = async (worker = WORKER) => sut.claimDueTasks(worker, 1000, LEASE_MS);
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    dataSource = await new DataSource(buildDataSourceOptions(database.url, { poolSize: 12 })).initialize();
+    sut = new TaskQueueRepository(dataSource);
+    settlement = new TaskSettlement(sut);
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+  beforeEach(async () => {
+    await dataSource.query('DELETE FROM cleanup_tasks');
+  });
+
+  describe('claimDueTasks', () => {
+    it('leases due pending tasks in run_at order, counting the attempt', async () => {
+      const [late, early, future, running] = await insertTasks(dataSource, [{}, {}, {}, { status: 'in_progress' }]);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '1 minute' WHERE id = $1`, [late]);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '2 minutes' WHERE id = $1`, [early]);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() + interval '1 hour' WHERE id = $1`, [future]);
+
+      const claimed = await sut.claimDueTasks(WORKER, 1, LEASE_MS);
+      expect(claimed.map((t) => t.id)).toEqual([early]);
+      expect(claimed[0]).toMatchObject({ attempts: 1, attemptsBase: 0, resourceType: 'delete_workspace', metadata: {} });
+      const row = await task(early);
+      expect(row).toMatchObject({ status: 'in_progress', locked_by: WORKER, attempts: 1 });
+      expect((row.locked_until as Date).getTime()).toBeGreaterThan(Date.now() + LEASE_MS - 5000);
+
+      expect((await claimAll()).map((t) => t.id)).toEqual([late]);
+      expect(await claimAll()).toEqual([]);
+      expect((await task(future)).status).toBe('pending');
+      expect((await task(running)).locked_by).toBeNull();
+    });
+
+    it('never hands one task to two concurrent claimers (FOR UPDATE SKIP LOCKED)', async () => {
+      await insertTasks(dataSource, Array.from({ length: 300 }, () => ({})));
+      const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => sut.claimDueTasks(`w${i}`, 40, LEASE_MS)));
+      const ids = claims.flat().map((t) => t.id);
+      expect(ids).toHaveLength(300);
+      expect(new Set(ids).size).toBe(300);
+    });
+
+    it('tells an idle worker when the next task is due', async () => {
+      expect(await sut.nextDueInMs()).toBeNull();
+      const [id] = await insertTasks(dataSource, [{}]);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() + interval '10 seconds' WHERE id = $1`, [id]);
+      const ms = await sut.nextDueInMs();
+      expect(ms).toBeGreaterThan(8000);
+      expect(ms).toBeLessThanOrEqual(10_000);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '1 second' WHERE id = $1`, [id]);
+      expect(await sut.nextDueInMs()).toBe(0);
+    });
+  });
+
+  describe('state changes are guarded by the lease holder', () => {
+    it('completes only the tasks this worker holds', async () => {
+      const [mine, theirs] = await insertTasks(dataSource, [{}, {}]);
+      await sut.claimDueTasks(WORKER, 1, LEASE_MS);
+      await sut.claimDueTasks(OTHER, 1, LEASE_MS);
+      const completed = await sut.completeTasks(WORKER, [mine, theirs]);
+      expect(completed).toEqual([{ id: mine, parentId: null }]);
+      expect(await task(mine)).toMatchObject({ status: 'completed', locked_by: null });
+      expect((await task(mine)).completed_at).toBeInstanceOf(Date);
+      expect(await task(theirs)).toMatchObject({ status: 'in_progress', locked_by: OTHER });
+    });
+
+    it('does not complete a task that has an unfinished child', async () => {
+      const [parent] = await insertTasks(dataSource, [{}]);
+      await claimAll();
+      await insertTasks(dataSource, [{ parentId: parent, resourceType: 'delete_app', status: 'failed' }]);
+      expect(await sut.completeTasks(WORKER, [parent])).toEqual([]);
+      expect((await task(parent)).status).toBe('in_progress');
+    });
+
+    it('schedules a retry with backoff, keeping the error', async () => {
+      const [id] = await insertTasks(dataSource, [{}]);
+      await claimAll();
+      expect(await sut.scheduleRetry(OTHER, id, 'nope', 1000)).toBe(false);
+      expect(await sut.scheduleRetry(WORKER, id, 'boom', 5000)).toBe(true);
+      const row = await task(id);
+      expect(row).toMatchObject({ status: 'pending', last_error: 'boom', locked_by: null, attempts: 1 });
+      expect((row.run_at as Date).getTime()).toBeGreaterThan(Date.now() + 3000);
+      expect(await claimAll()).toEqual([]);
+    });
+
+    it('renews leases with a heartbeat and reports the ones it lost', async () => {
+      const [a, b] = await insertTasks(dataSource, [{}, {}]);
+      await claimAll();
+      await dataSource.query(`UPDATE cleanup_tasks SET locked_by = $2 WHERE id = $1`, [b, OTHER]);
+      const before = (await task(a)).locked_until as Date;
+      expect(await sut.extendLeases(WORKER, [a, b], LEASE_MS * 2)).toEqual([a]);
+      expect(((await task(a)).locked_until as Date).getTime()).toBeGreaterThan(before.getTime());
+      expect(await sut.findHeldLeases(WORKER, [a, b])).toEqual([a]);
+    });
+
+    it('releases leases on shutdown without using up the attempt budget', async () => {
+      const [id] = await insertTasks(dataSource, [{}]);
+      await claimAll();
+      expect(await sut.releaseLeases(OTHER, [id])).toEqual([]);
+      expect(await sut.releaseLeases(WORKER, [id])).toEqual([id]);
+      expect(await task(id)).toMatchObject({ status: 'pending', locked_by: null, attempts: 1, attempts_base: 1 });
+      expect((await claimAll()).map((t) => t.id)).toEqual([id]);
+    });
+  });
+
+  describe('children and parent resolution (TaskSettlement)', () => {
+    const claimOne = async (id: string, worker = WORKER) => {
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '1 hour' WHERE id = $1`, [id]);
+      const claimed = await sut.claimDueTasks(worker, 1, LEASE_MS);
+      expect(claimed.map((t) => t.id)).toEqual([id]);
+      return claimed[0];
+    };
+    const childrenOf = async (id: string): Promise<{ id: string; status: string; workspace_id: string; source_event_id: string }[]> =>
+      dataSource.query(`SELECT id, status, workspace_id, source_event_id FROM cleanup_tasks WHERE parent_id = $1 ORDER BY id`, [id]);
+
+    it('spawns children idempotently; they inherit workspace and source event', async () => {
+      const [root] = await insertTasks(dataSource, [{ workspaceId: 'ws_x', sourceEventId: 'evt_1' }]);
+      const children = [
+        { resourceType: 'delete_app' as const, resourceId: 'app_1' },
+        { resourceType: 'delete_database' as const, resourceId: 'db_1', metadata: { size: 3 } },
+      ];
+      expect(await sut.spawnChildren(root, children)).toBe(2);
+      expect(await sut.spawnChildren(root, children)).toBe(0);
+      const rows = await childrenOf(root);
+      expect(rows).toHaveLength(2);
+      expect(rows.every((r) => r.workspace_id === 'ws_x' && r.source_event_id === 'evt_1' && r.status === 'pending')).toBe(true);
+    });
+
+    it('waits for children, and the last child to complete completes the parent and grandparent', async () => {
+      const [root] = await insertTasks(dataSource, [{}]);
+      const claimedRoot = await claimOne(root);
+      expect(await settlement.settle(WORKER, claimedRoot, [{ resourceType: 'delete_app', resourceId: 'app_1' }])).toBe('awaiting_children');
+      expect(await task(root)).toMatchObject({ status: 'in_progress', awaiting_children: true, locked_by: null });
+
+      const [app] = await childrenOf(root);
+      const claimedApp = await claimOne(app.id);
+      expect(
+        await settlement.settle(WORKER, claimedApp, [
+          { resourceType: 'delete_element', resourceId: 'el_1' },
+          { resourceType: 'delete_element', resourceId: 'el_2' },
+        ]),
+      ).toBe('awaiting_children');
+      const [el1, el2] = await childrenOf(app.id);
+      const c1 = await claimOne(el1.id);
+      const c2 = await claimOne(el2.id, OTHER);
+      expect(await settlement.completeMany(WORKER, [c1])).toEqual(new Map([[el1.id, 'completed']]));
+      expect((await task(app.id)).status).toBe('in_progress');
+      expect(await settlement.completeMany(OTHER, [c2])).toEqual(new Map([[el2.id, 'completed']]));
+      expect((await task(app.id)).status).toBe('completed');
+      expect(await task(root)).toMatchObject({ status: 'completed', awaiting_children: false });
+    });
+
+    it('completes the parent exactly once when its last two children finish at the same moment', async () => {
+      for (let round = 0; round < 15; round++) {
+        await dataSource.query('DELETE FROM cleanup_tasks');
+        const [root] = await insertTasks(dataSource, [{}]);
+        await settlement.settle(WORKER, await claimOne(root), [
+          { resourceType: 'delete_app', resourceId: 'a' },
+          { resourceType: 'delete_app', resourceId: 'b' },
+        ]);
+        const [a, b] = await childrenOf(root);
+        const ca = await claimOne(a.id, 'wa');
+        const cb = await claimOne(b.id, 'wb');
+        // Separate transactions on separate connections, started together.
+        await Promise.all([settlement.completeMany('wa', [ca]), settlement.completeMany('wb', [cb])]);
+        expect(await task(root)).toMatchObject({ status: 'completed', awaiting_children: false });
+      }
+    });
+
+    it('a re-running parent re-spawning a child while that child completes neither deadlocks nor loses the completion', async () => {
+      for (let round = 0; round < 10; round++) {
+        await dataSource.query('DELETE FROM cleanup_tasks');
+        const [root] = await insertTasks(dataSource, [{}]);
+        const spec = [{ resourceType: 'delete_app' as const, resourceId: 'app_1' }];
+        await settlement.settle(WORKER, await claimOne(root), spec);
+        const [child] = await childrenOf(root);
+        const claimedChild = await claimOne(child.id, OTHER);
+        // The root runs again (as after a retry) while its child is finishing.
+        await dataSource.query(`UPDATE cleanup_tasks SET status = 'pending', awaiting_children = false WHERE id = $1`, [root]);
+        const rerun = await claimOne(root);
+        const started = Date.now();
+        const [rootOutcome] = await Promise.all([settlement.settle(WORKER, rerun, spec), settlement.completeMany(OTHER, [claimedChild])]);
+        // A deadlock would surface after deadlock_timeout (1 s) as an error on one side.
+        expect(Date.now() - started).toBeLessThan(900);
+        expect(['completed', 'awaiting_children']).toContain(rootOutcome);
+        expect(await task(root)).toMatchObject({ status: 'completed', awaiting_children: false });
+      }
+    });
+
+    it('fails the waiting ancestors when a child fails for good, naming it', async () => {
+      const [root] = await insertTasks(dataSource, [{}]);
+      await settlement.settle(WORKER, await claimOne(root), [{ resourceType: 'delete_app', resourceId: 'app_1' }]);
+      const [app] = await childrenOf(root);
+      await settlement.settle(WORKER, await claimOne(app.id), [
+        { resourceType: 'delete_element', resourceId: 'el_ok' },
+        { resourceType: 'delete_element', resourceId: 'el_bad' },
+      ]);
+      const [first, second] = await childrenOf(app.id);
+      const good = await claimOne(first.id);
+      const bad = await claimOne(second.id);
+      const [okTask, badTask] = (await task(good.id)).resource_id === 'el_ok' ? [good, bad] : [bad, good];
+
+      expect(await settlement.failFinally(WORKER, badTask, 'disk on fire')).toBe('failed');
+      expect((await task(app.id)).status).toBe('in_progress'); // a sibling is still running
+      await settlement.completeMany(WORKER, [okTask]);
+
+      const appRow = await task(app.id);
+      expect(appRow.status).toBe('failed');
+      expect(appRow.last_error).toBe(`child task ${badTask.id} (delete_element el_bad) failed: disk on fire`);
+      const rootRow = await task(root);
+      expect(rootRow.status).toBe('failed');
+      expect(rootRow.last_error).toContain(`child task ${app.id} (delete_app app_1) failed: child task ${badTask.id}`);
+    });
+
+    it('a re-run completes at once when its earlier children are done, or waits for them', async () => {
+      const [root] = await insertTasks(dataSource, [{}]);
+      await settlement.settle(WORKER, await claimOne(root), [{ resourceType: 'delete_app', resourceId: 'app_1' }]);
+      const [app] = await childrenOf(root);
+      // The root is re-run (e.g. retried) while its child is still open: it waits again.
+      await dataSource.query(`UPDATE cleanup_tasks SET status = 'pending', awaiting_children = false WHERE id = $1`, [root]);
+      const rerun = await claimOne(root);
+      expect(await settlement.completeMany(WORKER, [rerun])).toEqual(new Map([[root, 'awaiting_children']]));
+      await settlement.completeMany(WORKER, [await claimOne(app.id)]);
+      expect((await task(root)).status).toBe('completed');
+    });
+
+    it('reports a lost lease instead of recording anything', async () => {
+      const [root] = await insertTasks(dataSource, [{}]);
+      const claimed = await claimOne(root);
+      await dataSource.query(`UPDATE cleanup_tasks SET locked_by = $2 WHERE id = $1`, [root, OTHER]);
+      expect(await settlement.failFinally(WORKER, claimed, 'x')).toBe('lease_lost');
+      expect(await settlement.completeMany(WORKER, [claimed])).toEqual(new Map([[root, 'lease_lost']]));
+      expect(await settlement.settle(WORKER, claimed, [{ resourceType: 'delete_app', resourceId: 'x' }])).toBe('lease_lost');
+      expect(await task(root)).toMatchObject({ status: 'in_progress', locked_by: OTHER, awaiting_children: false });
+    });
+  });
+
+  describe('sweeps', () => {
+    const settings = (overrides: Partial<SchedulerSettings> = {}) =>
+      Object.assign(new SchedulerSettings(), { maxAttempts: 2, leaseSweepIntervalMs: 1000, retention: { enabled: true, days: 30, sweepIntervalMs: 3_600_000 }, ...overrides });
+    const registry = { addInterval: () => undefined, doesExist: () => false, deleteInterval: () => undefined } as never;
+
+    it('re-queues expired leases, and fails those out of attempts together with their waiting parent', async () => {
+      const [parent] = await insertTasks(dataSource, [{}]);
+      const [fresh, expiredA, expiredB] = await insertTasks(dataSource, [
+        { parentId: parent, resourceType: 'delete_app', resourceId: 'a' },
+        { parentId: parent, resourceType: 'delete_app', resourceId: 'b' },
+        { parentId: parent, resourceType: 'delete_app', resourceId: 'c' },
+      ]);
+      await dataSource.query(`UPDATE cleanup_tasks SET status = 'in_progress', awaiting_children = true WHERE id = $1`, [parent]);
+      await sut.claimDueTasks('dead-worker', 10, LEASE_MS);
+      await dataSource.query(`UPDATE cleanup_tasks SET locked_until = now() - interval '1 second' WHERE id = ANY($1)`, [[expiredA, expiredB]]);
+      await dataSource.query(`UPDATE cleanup_tasks SET attempts = 2 WHERE id = $1`, [expiredB]);
+
+      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, registry);
+      expect(await sweeper.sweep()).toEqual({ skipped: false, requeued: 1, failed: 1 });
+      expect(await task(expiredA)).toMatchObject({ status: 'pending', locked_by: null, last_error: 'lease expired: worker dead-worker stopped renewing it (crashed or stalled)' });
+      expect(await task(expiredB)).toMatchObject({ status: 'failed', locked_by: null });
+      expect(await task(fresh)).toMatchObject({ status: 'in_progress', locked_by: 'dead-worker' });
+      expect((await task(parent)).status).toBe('in_progress'); // fresh and expiredA are still open
+
+      await dataSource.query(`UPDATE cleanup_tasks SET status = 'completed', completed_at = now(), locked_by = NULL WHERE id = ANY($1)`, [[fresh, expiredA]]);
+      await dataSource.query(`UPDATE cleanup_tasks SET status = 'in_progress', locked_by = 'dead-worker', locked_until = now() - interval '1 second', attempts = 2, attempts_base = 0 WHERE id = $1`, [expiredB]);
+      expect(await sweeper.sweep()).toEqual({ skipped: false, requeued: 0, failed: 1 });
+      expect(await task(parent)).toMatchObject({ status: 'failed', last_error: expect.stringContaining(`child task ${expiredB} (delete_app c) failed: lease expired`) });
+    });
+
+    it('runs a sweep in one process at a time (advisory lock)', async () => {
+      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, registry);
+      const holder = await sut.withTryAdvisoryLock(0x43_54_53_4c, async () => sweeper.sweep());
+      expect(holder).toEqual({ acquired: true, result: { skipped: true, requeued: 0, failed: 0 } });
+      expect((await sweeper.sweep()).skipped).toBe(false);
+    });
+
+    it('purges completed trees older than the retention, keeping the rest', async () => {
+      const old = new Date(Date.now() - 40 * 86_400_000);
+      const [oldRoot, oldFailedRoot, recentRoot] = await insertTasks(dataSource, [
+        { status: 'completed', completedAt: old },
+        { status: 'failed' },
+        { status: 'completed' },
+      ]);
+      const [oldChild] = await insertTasks(dataSource, [{ parentId: oldRoot, resourceType: 'delete_app', status: 'completed', completedAt: old }]);
+      await insertTasks(dataSource, [{ parentId: oldFailedRoot, resourceType: 'delete_app', status: 'completed', completedAt: old }]);
+
+      const sweeper = new RetentionSweeper(settings(), sut, registry);
+      expect(await sweeper.sweep()).toEqual({ skipped: false, purgedTrees: 1 });
+      const left: { id: string }[] = await dataSource.query('SELECT id FROM cleanup_tasks');
+      const ids = left.map((r) => r.id);
+      expect(ids).not.toContain(oldRoot);
+      expect(ids).not.toContain(oldChild);
+      expect(ids).toEqual(expect.arrayContaining([oldFailedRoot, recentRoot]));
+      expect(ids).toHaveLength(3);
+    });
+  });
+
+  describe('NOTIFY on new due work', () => {
+    let listener: pg.Client;
+    const received: number[] = [];
+
+    beforeAll(async () => {
+      listener = new pg.Client({ connectionString: database.url });
+      await listener.connect();
+      listener.on('notification', (message) => {
+        if (message.channel === DUE_TASKS_CHANNEL) received.push(Date.now());
+      });
+      await listener.query(`LISTEN ${DUE_TASKS_CHANNEL}`);
+    });
+    afterAll(async () => {
+      await listener?.end();
+    });
+
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+
+    it('notifies once per inserting statement, on a change to pending, and not on claims or completions', async () => {
+      received.length = 0;
+      await dataSource.query(
+        `INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id)
+         SELECT 'ct_01JDQ7Z4Y8K3M5N6' || lpad(i::text, 10, '0'), 'ws', 'delete_element', 'el_' || i FROM generate_series(1, 500) AS i`,
+      );
+      await settle();
+      expect(received).toHaveLength(1);
+
+      const claimed = await claimAll();
+      await sut.completeTasks(WORKER, claimed.slice(0, 10).map((t) => t.id));
+      await settle();
+      expect(received).toHaveLength(1);
+
+      await sut.scheduleRetry(WORKER, claimed[10].id, 'boom', 60_000);
+      await settle();
+      expect(received).toHaveLength(2);
+
+      await insertTasks(dataSource, [{ status: 'completed' }]);
+      await settle();
+      expect(received).toHaveLength(2);
+    });
+  });
+});

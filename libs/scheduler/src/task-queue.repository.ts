@@ -1,0 +1,448 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { newId } from '@app/common';
+import type { ResourceType, TaskStatus } from '@app/cleanup-tasks/cleanup-task.enums';
+import type { ChildTask, ClaimedTask } from './cleanup-handler';
+import { pgPoolOf } from './pg-pool';
+
+/** Where a statement runs: the pool (autocommit) or one transaction's client. */
+export type Queryable = Pick<Pool, 'query'> | PoolClient;
+
+export interface TaskRef {
+  id: string;
+  parentId: string | null;
+}
+
+export interface LockedTask extends TaskRef {
+  status: TaskStatus;
+  awaitingChildren: boolean;
+}
+
+/** The children of one task, as far as deciding its fate needs them. */
+export interface ChildSummary {
+  /** A child is pending or in progress: the parent waits. */
+  hasOpen: boolean;
+  failedCount: number;
+  /** The first failed child (createdAt, id), to name in the parent's lastError. */
+  firstFailed: { id: string; resourceType: ResourceType; resourceId: string; lastError: string | null } | null;
+}
+
+interface ClaimRow {
+  id: string;
+  parent_id: string | null;
+  workspace_id: string;
+  source_event_id: string | null;
+  resource_type: ResourceType;
+  resource_id: string;
+  metadata: Record<string, unknown>;
+  attempts: number;
+  attempts_base: number;
+}
+
+const RETURNING_CLAIMED = `t.id, t.parent_id, t.workspace_id, t.source_event_id, t.resource_type, t.resource_id, t.metadata, t.attempts, t.attempts_base`;
+
+/**
+ * The queue's SQL, by hand, one method per statement. The worker, the
+ * sweepers and parent resolution compose them; none of them writes SQL.
+ *
+ * Every state change of a leased task is guarded by `locked_by = $worker`:
+ * a worker that lost its lease (it stalled past expiry and the task went to
+ * someone else) changes nothing. A parent waiting for its children has no
+ * lease; its changes are guarded by `status = 'in_progress' AND
+ * awaiting_children` under a row lock instead.
+ */
+@Injectable()
+export class TaskQueueRepository {
+  private readonly pool: Pool;
+
+  constructor(@InjectDataSource() dataSource: DataSource) {
+    this.pool = pgPoolOf(dataSource);
+  }
+
+  /** Runs `work` in one READ COMMITTED transaction, on `client` if given (kept), else on a pooled connection. */
+  async transaction<T>(work: (tx: PoolClient) => Promise<T>, client?: PoolClient): Promise<T> {
+    const tx = client ?? (await this.pool.connect());
+    try {
+      await tx.query('BEGIN');
+      const result = await work(tx);
+      await tx.query('COMMIT');
+      return result;
+    } catch (error) {
+      await tx.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      if (!client) tx.release();
+    }
+  }
+
+  /**
+   * Runs `work` while holding a session advisory lock, if no other session
+   * holds it; `acquired: false` otherwise. Sweeps use it to run once across
+   * processes. `work` gets the locked connection (sequential statements and
+   * transactions on it keep the lock).
+   */
+  async withTryAdvisoryLock<T>(key: number, work: (client: PoolClient) => Promise<T>): Promise<{ acquired: boolean; result?: T }> {
+    const client = await this.pool.connect();
+    try {
+      const { rows } = await client.query<{ acquired: boolean }>('SELECT pg_try_advisory_lock($1) AS acquired', [key]);
+      if (!rows[0].acquired) return { acquired: false };
+      try {
+        return { acquired: true, result: await work(client) };
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [key]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Claims up to `limit` due tasks as leases of `workerId`, in run_at order.
+   *
+   * One statement (the graphile-worker / pg-boss shape): the CTE picks due rows
+   * with FOR UPDATE SKIP LOCKED, so concurrent claimers neither wait on nor
+   * double-claim a row, walking cleanup_tasks_due_idx (run_at WHERE pending);
+   * the UPDATE turns them into leases in the same round trip. `attempts`
+   * counts the execution as started here, so a crash mid-handler still counts.
+   */
+  async claimDueTasks(workerId: string, limit: number, leaseMs: number): Promise<ClaimedTask[]> {
+    const { rows } = await this.pool.query<ClaimRow>({
+      name: 'cleanup_tasks_claim_due',
+      text: `
+        WITH due AS (
+          SELECT id FROM cleanup_tasks
+           WHERE status = 'pending' AND run_at <= now()
+           ORDER BY run_at
+           LIMIT $2
+           FOR UPDATE SKIP LOCKED
+        )
+        UPDATE cleanup_tasks AS t
+           SET status = 'in_progress', locked_by = $1, locked_until = now() + $3 * interval '1 millisecond',
+               attempts = t.attempts + 1, updated_at = now()
+          FROM due
+         WHERE t.id = due.id
+        RETURNING ${RETURNING_CLAIMED}`,
+      values: [workerId, limit, leaseMs],
+    });
+    return rows.map(toClaimedTask);
+  }
+
+  /**
+   * Milliseconds until the earliest pending task is due (0 when one is due
+   * now), or null when nothing is pending. An idle worker sleeps that long, so
+   * a backoff ends on time without a notification. min() over the partial
+   * index cleanup_tasks_due_idx reads one entry.
+   */
+  async nextDueInMs(): Promise<number | null> {
+    const { rows } = await this.pool.query<{ ms: number | null }>({
+      name: 'cleanup_tasks_next_due',
+      text: `SELECT (EXTRACT(EPOCH FROM (min(run_at) - now())) * 1000)::float8 AS ms FROM cleanup_tasks WHERE status = 'pending'`,
+    });
+    const ms = rows[0]?.ms;
+    return ms === null || ms === undefined ? null : Math.max(0, ms);
+  }
+
+  /**
+   * Completes the given leased tasks that have no unfinished child; returns
+   * those it completed. A task left out either lost its lease or has children
+   * from an earlier run that are still open or failed: the caller settles it
+   * the careful way (lockLeasedTask + childSummary).
+   *
+   * The NOT EXISTS reads a snapshot from the start of the statement and can
+   * only err towards "unfinished" (a child completed meanwhile): completed is
+   * final for a child, and no new child appears while we hold the lease.
+   */
+  async completeTasks(workerId: string, ids: readonly string[], db: Queryable = this.pool): Promise<TaskRef[]> {
+    const { rows } = await db.query<{ id: string; parent_id: string | null }>({
+      name: 'cleanup_tasks_complete',
+      text: `
+        UPDATE cleanup_tasks AS t
+           SET status = 'completed', completed_at = now(), locked_by = NULL, locked_until = NULL, updated_at = now()
+         WHERE t.id = ANY($2) AND t.locked_by = $1 AND t.status = 'in_progress'
+           AND NOT EXISTS (SELECT 1 FROM cleanup_tasks AS c WHERE c.parent_id = t.id AND c.status <> 'completed')
+        RETURNING t.id, t.parent_id`,
+      values: [workerId, ids],
+    });
+    return rows.map((row) => ({ id: row.id, parentId: row.parent_id }));
+  }
+
+  /**
+   * Locks a task this worker leases; null when the lease is lost. FOR NO KEY
+   * UPDATE (what an UPDATE of non-key columns takes anyway), not FOR UPDATE:
+   * inserting a child takes FOR KEY SHARE on its parent for the foreign key,
+   * and the two must not block each other.
+   */
+  async lockLeasedTask(tx: PoolClient, workerId: string, id: string): Promise<TaskRef | null> {
+    const { rows } = await tx.query<{ id: string; parent_id: string | null }>(
+      `SELECT id, parent_id FROM cleanup_tasks WHERE id = $1 AND locked_by = $2 AND status = 'in_progress' FOR NO KEY UPDATE`,
+      [id, workerId],
+    );
+    return rows[0] ? { id: rows[0].id, parentId: rows[0].parent_id } : null;
+  }
+
+  /**
+   * Locks any task (FOR NO KEY UPDATE, see lockLeasedTask), for parent resolution.
+   *
+   * Why a separate statement before childSummary: two children finishing at
+   * once each see the other still in progress in their own snapshot, and
+   * neither would complete the parent. Both lock the parent row first, so they
+   * run one after the other; in READ COMMITTED the next statement (the child
+   * summary) takes a fresh snapshot after the wait and sees the other's commit.
+   * Folding the check into one UPDATE … WHERE NOT EXISTS would not do: its
+   * subquery keeps the snapshot from before the wait.
+   */
+  async lockTask(tx: PoolClient, id: string): Promise<LockedTask | null> {
+    const { rows } = await tx.query<{ id: string; parent_id: string | null; status: TaskStatus; awaiting_children: boolean }>(
+      `SELECT id, parent_id, status, awaiting_children FROM cleanup_tasks WHERE id = $1 FOR NO KEY UPDATE`,
+      [id],
+    );
+    const row = rows[0];
+    return row ? { id: row.id, parentId: row.parent_id, status: row.status, awaitingChildren: row.awaiting_children } : null;
+  }
+
+  /**
+   * Inserts child tasks of `parentId` (which inherit its workspace and source
+   * event); returns how many were new. ON CONFLICT on cleanup_tasks_child_key
+   * (parent_id, resource_type, resource_id) makes spawning idempotent: a
+   * re-run of the parent returns the same children and inserts nothing.
+   *
+   * Careful: when an existing child is being updated by a transaction that
+   * has not committed yet, the conflict check waits for that transaction.
+   * So never call this while holding the parent's row lock: that transaction
+   * may be the child's completion, waiting for the same lock (deadlock).
+   */
+  async spawnChildren(parentId: string, children: readonly ChildTask[], db: Queryable = this.pool): Promise<number> {
+    if (children.length === 0) return 0;
+    const result = await db.query(
+      `
+      INSERT INTO cleanup_tasks (id, parent_id, workspace_id, source_event_id, resource_type, resource_id, metadata)
+      SELECT c.id, p.id, p.workspace_id, p.source_event_id, c.resource_type, c.resource_id, c.metadata
+        FROM cleanup_tasks AS p
+       CROSS JOIN unnest($2::text[], $3::text[], $4::text[], $5::jsonb[]) AS c(id, resource_type, resource_id, metadata)
+       WHERE p.id = $1
+      ON CONFLICT (parent_id, resource_type, resource_id) WHERE parent_id IS NOT NULL DO NOTHING`,
+      [
+        parentId,
+        children.map(() => newId('ct')),
+        children.map((child) => child.resourceType),
+        children.map((child) => child.resourceId),
+        children.map((child) => JSON.stringify(child.metadata ?? {})),
+      ],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  /**
+   * Whether a task's children are all settled and, if one failed, which.
+   * Served by cleanup_tasks_unfinished_children_idx (partial: not completed),
+   * so it costs the same for 3 children as for 100,000 completed ones.
+   */
+  async childSummary(parentId: string, db: Queryable = this.pool): Promise<ChildSummary> {
+    const { rows } = await db.query<{
+      has_open: boolean;
+      failed_count: number;
+      id: string | null;
+      resource_type: ResourceType | null;
+      resource_id: string | null;
+      last_error: string | null;
+    }>(
+      `
+      SELECT EXISTS (SELECT 1 FROM cleanup_tasks WHERE parent_id = $1 AND status IN ('pending', 'in_progress')) AS has_open,
+             (SELECT count(*) FROM cleanup_tasks WHERE parent_id = $1 AND status = 'failed')::int AS failed_count,
+             f.id, f.resource_type, f.resource_id, f.last_error
+        FROM (SELECT 1) AS one
+        LEFT JOIN LATERAL (
+          SELECT id, resource_type, resource_id, last_error FROM cleanup_tasks
+           WHERE parent_id = $1 AND status = 'failed'
+           ORDER BY created_at, id
+           LIMIT 1
+        ) AS f ON true`,
+      [parentId],
+    );
+    const row = rows[0];
+    return {
+      hasOpen: row.has_open,
+      failedCount: row.failed_count,
+      firstFailed: row.id ? { id: row.id, resourceType: row.resource_type!, resourceId: row.resource_id!, lastError: row.last_error } : null,
+    };
+  }
+
+  /**
+   * The handler ran and children are open: the task waits for them without a
+   * lease (nothing runs it meanwhile; the lease sweep skips awaiting tasks).
+   * The last child to settle resolves it.
+   */
+  async markAwaitingChildren(tx: PoolClient, workerId: string, id: string): Promise<boolean> {
+    const result = await tx.query(
+      `UPDATE cleanup_tasks SET awaiting_children = true, locked_by = NULL, locked_until = NULL, updated_at = now()
+        WHERE id = $1 AND locked_by = $2 AND status = 'in_progress'`,
+      [id, workerId],
+    );
+    return result.rowCount === 1;
+  }
+
+  /** A leased task ends failed (no attempts left, or a child failed); returns it, or null when the lease is lost. */
+  async failTask(workerId: string, id: string, lastError: string, db: Queryable = this.pool): Promise<TaskRef | null> {
+    const { rows } = await db.query<{ id: string; parent_id: string | null }>(
+      `UPDATE cleanup_tasks
+          SET status = 'failed', last_error = $3, locked_by = NULL, locked_until = NULL, awaiting_children = false, updated_at = now()
+        WHERE id = $1 AND locked_by = $2 AND status = 'in_progress'
+       RETURNING id, parent_id`,
+      [id, workerId, lastError],
+    );
+    return rows[0] ? { id: rows[0].id, parentId: rows[0].parent_id } : null;
+  }
+
+  /**
+   * A leased task failed an attempt and has attempts left: back to pending,
+   * due after the backoff. The status change fires the NOTIFY trigger; idle
+   * workers then sleep until run_at (nextDueInMs).
+   */
+  async scheduleRetry(workerId: string, id: string, lastError: string, delayMs: number): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE cleanup_tasks
+          SET status = 'pending', last_error = $3, run_at = now() + $4 * interval '1 millisecond',
+              locked_by = NULL, locked_until = NULL, updated_at = now()
+        WHERE id = $1 AND locked_by = $2 AND status = 'in_progress'`,
+      [id, workerId, lastError, delayMs],
+    );
+    return result.rowCount === 1;
+  }
+
+  /** A waiting parent whose children all completed completes (caller holds its row lock: lockTask). */
+  async completeAwaitingTask(tx: PoolClient, id: string): Promise<boolean> {
+    const result = await tx.query(
+      `UPDATE cleanup_tasks SET status = 'completed', completed_at = now(), awaiting_children = false, updated_at = now()
+        WHERE id = $1 AND status = 'in_progress' AND awaiting_children`,
+      [id],
+    );
+    return result.rowCount === 1;
+  }
+
+  /** A waiting parent one of whose children failed fails, naming it (caller holds its row lock: lockTask). */
+  async failAwaitingTask(tx: PoolClient, id: string, lastError: string): Promise<boolean> {
+    const result = await tx.query(
+      `UPDATE cleanup_tasks SET status = 'failed', last_error = $2, awaiting_children = false, updated_at = now()
+        WHERE id = $1 AND status = 'in_progress' AND awaiting_children`,
+      [id, lastError],
+    );
+    return result.rowCount === 1;
+  }
+
+  /**
+   * Heartbeat: extends this worker's leases; returns the ids extended.
+   *
+   * SKIP LOCKED because a leased row may be locked for a moment by its own
+   * completion or, as a parent, by a child's; waiting there could deadlock
+   * (this statement holds the rows it already extended). A skipped row is not
+   * lost: the caller asks findHeldLeases before giving up on it.
+   */
+  async extendLeases(workerId: string, ids: readonly string[], leaseMs: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>({
+      name: 'cleanup_tasks_extend_leases',
+      text: `
+        WITH mine AS (
+          SELECT id FROM cleanup_tasks
+           WHERE id = ANY($2) AND locked_by = $1 AND status = 'in_progress'
+           FOR UPDATE SKIP LOCKED
+        )
+        UPDATE cleanup_tasks AS t SET locked_until = now() + $3 * interval '1 millisecond'
+          FROM mine
+         WHERE t.id = mine.id
+        RETURNING t.id`,
+      values: [workerId, ids, leaseMs],
+    });
+    return rows.map((row) => row.id);
+  }
+
+  /** Which of these tasks this worker still leases (a plain read: no lock, never waits). */
+  async findHeldLeases(workerId: string, ids: readonly string[]): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM cleanup_tasks WHERE id = ANY($2) AND locked_by = $1 AND status = 'in_progress'`,
+      [workerId, ids],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Graceful shutdown: hands leased tasks back, due at once. The interrupted
+   * attempt still counts in `attempts` (it started) but not against the
+   * budget (`attempts_base` moves with it): a deploy is not the task's fault.
+   */
+  async releaseLeases(workerId: string, ids: readonly string[]): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `UPDATE cleanup_tasks
+          SET status = 'pending', run_at = now(), locked_by = NULL, locked_until = NULL,
+              attempts_base = LEAST(attempts_base + 1, attempts), updated_at = now()
+        WHERE id = ANY($2) AND locked_by = $1 AND status = 'in_progress'
+       RETURNING id`,
+      [workerId, ids],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** Running tasks whose lease expired (the worker died or stalled), oldest first; cleanup_tasks_lease_idx. */
+  async findExpiredLeases(limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM cleanup_tasks
+        WHERE status = 'in_progress' AND NOT awaiting_children AND locked_until < now()
+        ORDER BY locked_until
+        LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Takes an expired lease away: the task is due again at once, or failed
+   * when its budget is spent (a task that kills every worker that runs it
+   * must not loop forever). The WHERE repeats the expiry test, so a worker
+   * whose heartbeat came in since findExpiredLeases keeps its task.
+   */
+  async expireLease(id: string, maxAttempts: number, db: Queryable = this.pool): Promise<(TaskRef & { status: TaskStatus }) | null> {
+    const { rows } = await db.query<{ id: string; parent_id: string | null; status: TaskStatus }>(
+      `UPDATE cleanup_tasks
+          SET status = CASE WHEN attempts - attempts_base >= $2 THEN 'failed' ELSE 'pending' END,
+              last_error = 'lease expired: worker ' || coalesce(locked_by, '?') || ' stopped renewing it (crashed or stalled)',
+              run_at = now(), locked_by = NULL, locked_until = NULL, updated_at = now()
+        WHERE id = $1 AND status = 'in_progress' AND NOT awaiting_children AND locked_until < now()
+       RETURNING id, parent_id, status`,
+      [id, maxAttempts],
+    );
+    return rows[0] ? { id: rows[0].id, parentId: rows[0].parent_id, status: rows[0].status } : null;
+  }
+
+  /**
+   * Retention: deletes up to `limit` completed root tasks completed before
+   * `cutoff`, with their trees (parent_id is ON DELETE CASCADE). A completed
+   * root implies a completed tree. Returns the roots deleted.
+   */
+  async purgeCompletedTrees(cutoff: Date, limit: number, db: Queryable = this.pool): Promise<number> {
+    const result = await db.query(
+      `DELETE FROM cleanup_tasks
+        WHERE id IN (SELECT id FROM cleanup_tasks
+                      WHERE parent_id IS NULL AND status = 'completed' AND completed_at < $1
+                      ORDER BY completed_at
+                      LIMIT $2)`,
+      [cutoff, limit],
+    );
+    return result.rowCount ?? 0;
+  }
+}
+
+function toClaimedTask(row: ClaimRow): ClaimedTask {
+  return {
+    id: row.id,
+    parentId: row.parent_id,
+    workspaceId: row.workspace_id,
+    sourceEventId: row.source_event_id,
+    resourceType: row.resource_type,
+    resourceId: row.resource_id,
+    metadata: row.metadata,
+    attempts: row.attempts,
+    attemptsBase: row.attempts_base,
+  };
+}
+

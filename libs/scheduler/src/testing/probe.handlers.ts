@@ -1,0 +1,81 @@
+import { InjectDataSource } from '@nestjs/typeorm';
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
+import { type ClaimedTask, CleanupHandler, type CleanupTaskHandler, type TaskContext } from '../cleanup-handler';
+
+/**
+ * What a probe handler does, from `task.metadata.probe` (absent: nothing):
+ * sleep (honouring the abort signal), fail the first attempts, and record
+ * each run in `scheduler_probe_runs`.
+ */
+export interface ProbeBehaviour {
+  sleepMs?: number;
+  /** Attempts 1..failTimes throw. */
+  failTimes?: number;
+  /** Insert a row per run into scheduler_probe_runs (the table must exist: PROBE_RUNS_DDL). */
+  record?: boolean;
+}
+
+/** The run journal of probe handlers; created by the tests that read it, not by a migration. */
+export const PROBE_RUNS_DDL = `
+  CREATE TABLE IF NOT EXISTS scheduler_probe_runs (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    task_id     text NOT NULL,
+    worker_id   text NOT NULL,
+    pid         integer NOT NULL,
+    attempt     integer NOT NULL,
+    started_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at timestamptz,
+    outcome     text
+  )`;
+
+/** In-process observers (the benchmark measures pickup latency with it): emits ('start', taskId) per run. */
+export const probeEvents = new EventEmitter();
+probeEvents.setMaxListeners(0);
+
+/**
+ * Instrumented stand-ins for the reference handlers, one per resource type:
+ * the multi-process tests and the benchmark need handlers that record every
+ * run, sleep or do nothing. Selected by the worker with WORKER_HANDLERS=probe.
+ */
+abstract class ProbeHandler implements CleanupTaskHandler {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async handle(task: ClaimedTask, context: TaskContext): Promise<void> {
+    probeEvents.emit('start', task.id);
+    const probe = (task.metadata.probe ?? {}) as ProbeBehaviour;
+    if (!probe.record && !probe.sleepMs && !probe.failTimes) return;
+    const runId = probe.record ? await this.recordStart(task, context) : undefined;
+    let outcome = 'ok';
+    try {
+      if (probe.sleepMs) await sleep(probe.sleepMs, undefined, { signal: context.signal });
+      if (probe.failTimes && task.attempts <= probe.failTimes) throw new Error(`probe failure on attempt ${task.attempts} of ${probe.failTimes}`);
+    } catch (error) {
+      outcome = error instanceof Error ? error.message : String(error);
+      throw error;
+    } finally {
+      if (runId !== undefined) await this.dataSource.query(`UPDATE scheduler_probe_runs SET finished_at = clock_timestamp(), outcome = $2 WHERE id = $1`, [runId, outcome]);
+    }
+  }
+
+  private async recordStart(task: ClaimedTask, context: TaskContext): Promise<string> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `INSERT INTO scheduler_probe_runs (task_id, worker_id, pid, attempt) VALUES ($1, $2, $3, $4) RETURNING id`,
+      [task.id, context.workerId, process.pid, task.attempts],
+    );
+    return rows[0].id;
+  }
+}
+
+@CleanupHandler('delete_workspace')
+export class ProbeWorkspaceHandler extends ProbeHandler {}
+
+@CleanupHandler('delete_app')
+export class ProbeAppHandler extends ProbeHandler {}
+
+@CleanupHandler('delete_element')
+export class ProbeElementHandler extends ProbeHandler {}
+
+@CleanupHandler('delete_database')
+export class ProbeDatabaseHandler extends ProbeHandler {}
