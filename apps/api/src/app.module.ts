@@ -5,6 +5,8 @@ import { AuthModule } from '@app/auth';
 import { CleanupTasksModule } from '@app/cleanup-tasks';
 import { AppConfig, AppConfigModule, createValidationPipe, ProblemDetailsFilter } from '@app/common';
 import { DatabaseModule } from '@app/database';
+import { ResourcesModule } from '@app/resources';
+import { SchedulerModule } from '@app/scheduler';
 import { HealthController } from './health/health.controller';
 
 export interface AppModuleOptions {
@@ -33,6 +35,9 @@ export class AppModule {
         TerminusModule,
         AuthModule,
         CleanupTasksModule,
+        ResourcesModule,
+        // Task execution in this process unless SCHEDULER_ENABLED=false (e.g. API-only replicas beside workers).
+        ...(config.SCHEDULER_ENABLED ? [SchedulerModule] : []),
       ],
       controllers: [HealthController],
       providers: [

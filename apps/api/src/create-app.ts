@@ -1,10 +1,11 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
+import { createLogger } from '@app/common';
 import helmet from 'helmet';
 import { AppModule, type AppModuleOptions } from './app.module';
 import { CleanupTasksExpressAdapter, rejectLongRequestLines } from './http/http-server';
 import { createRateLimiter } from './http/rate-limit';
-import { createLogger, requestContext } from './http/request-context';
+import { requestContext } from './http/request-context';
 import { buildOpenApiDocument, setupSwaggerUi } from './openapi';
 
 /**

@@ -1,11 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { ResourceNotFoundError, ValidationFailedError, newId } from '@app/common';
+import { AppConfig, ResourceNotFoundError, ValidationFailedError, newId } from '@app/common';
 import { DataSource } from 'typeorm';
 import { ApiToken } from './api-token.entity';
 import { ApiTokensRepository } from './api-tokens.repository';
 import type { CreateTokenDto } from './dto/token.dto';
 import { isUnscopedRole, type Principal } from './principal';
+import { PrincipalCache } from './principal-cache';
 import { generateTokenSecret, hashTokenSecret, tokenHint } from './token-secret';
 
 /** Serialises the bootstrap check across processes starting together. */
@@ -19,11 +20,17 @@ export interface BootstrapResult {
 @Injectable()
 export class TokensService {
   private readonly logger = new Logger(TokensService.name);
+  private readonly principals: PrincipalCache;
+  /** When this process last recorded each token's use (lastUsedAt is kept to the minute). */
+  private readonly lastTouched = new Map<string, number>();
 
   constructor(
     private readonly tokens: ApiTokensRepository,
     @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.principals = new PrincipalCache(config.AUTH_CACHE_TTL_MS);
+  }
 
   async create(input: CreateTokenDto): Promise<{ token: ApiToken; secret: string }> {
     const workspaceIds = input.workspaceIds ?? [];
@@ -45,20 +52,40 @@ export class TokensService {
   async revoke(id: string): Promise<ApiToken> {
     const token = await this.tokens.revoke(id);
     if (!token) throw new ResourceNotFoundError('Token', id);
+    this.principals.forgetToken(id);
     return token;
   }
 
-  /** The principal of an active token with this secret, or null. */
+  /**
+   * The principal of an active token with this secret, or null. Principals
+   * are cached for AUTH_CACHE_TTL_MS (revocation reaches other processes
+   * within that time), and use is recorded at most once a minute per token.
+   */
   async authenticate(secret: string): Promise<Principal | null> {
-    const token = await this.tokens.findActiveByHash(hashTokenSecret(secret));
+    const tokenHash = hashTokenSecret(secret);
+    const cached = this.principals.get(tokenHash);
+    if (cached) {
+      this.recordUse(cached.tokenId);
+      return cached;
+    }
+    const token = await this.tokens.findActiveByHash(tokenHash);
     if (!token) return null;
-    this.tokens.touch(token.id).catch((error: unknown) => this.logger.warn({ err: error }, 'could not record token use'));
-    return {
+    const principal: Principal = {
       tokenId: token.id,
       name: token.name,
       role: token.role,
       workspaceIds: isUnscopedRole(token.role) ? null : token.workspaceIds,
     };
+    this.principals.set(tokenHash, principal);
+    this.recordUse(token.id);
+    return principal;
+  }
+
+  private recordUse(tokenId: string): void {
+    const now = Date.now();
+    if (now - (this.lastTouched.get(tokenId) ?? 0) < 60_000) return;
+    this.lastTouched.set(tokenId, now);
+    this.tokens.touch(tokenId).catch((error: unknown) => this.logger.warn({ err: error }, 'could not record token use'));
   }
 
   /**

@@ -4,6 +4,7 @@ export * from './errors/domain-errors';
 export * from './errors/problem';
 export * from './errors/problem-details.filter';
 export * from './ids';
+export * from './logging/logger';
 export * from './openapi/problem-details.dto';
 export * from './openapi/api-problem.decorator';
 export * from './validation/validation-pipe';

@@ -1,21 +1,6 @@
-import { ConsoleLogger, Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-
-const LEVELS: Record<string, LogLevel[]> = {
-  silent: [],
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
-
-/** Structured (JSON, one line an entry) logs at the configured level. */
-export function createLogger(level: string): ConsoleLogger {
-  return new ConsoleLogger({ json: true, logLevels: LEVELS[level] ?? LEVELS.info });
-}
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
 

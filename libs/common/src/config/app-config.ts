@@ -50,6 +50,10 @@ export class AppConfig {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
   DATABASE_POOL_SIZE: number = 20;
 
+  /** How long an authenticated token is trusted without asking the database (0: never cached). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
+  AUTH_CACHE_TTL_MS: number = 5000;
+
   // --- Scheduler (read only where SCHEDULER_ENABLED) ---
 
   /** Handlers running at once in this process. */
@@ -94,7 +98,7 @@ export class AppConfig {
 /** The variables read from the environment (and `.env`); everything else is ignored. */
 export const CONFIG_KEYS = [
   'PORT', 'HOST', 'DATABASE_URL', 'EMBEDDED_POSTGRES_DIR', 'EMBEDDED_POSTGRES_PORT', 'SCHEDULER_ENABLED',
-  'BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_POOL_SIZE',
+  'BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_POOL_SIZE', 'AUTH_CACHE_TTL_MS',
   'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',
   'SCHEDULER_BACKOFF_MAX_MS', 'SCHEDULER_POLL_INTERVAL_MS', 'SCHEDULER_SHUTDOWN_TIMEOUT_MS', 'RETENTION_ENABLED', 'RETENTION_DAYS',
 ] as const satisfies readonly (keyof AppConfig)[];

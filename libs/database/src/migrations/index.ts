@@ -1,5 +1,8 @@
 import { InitialSchema1764403200000 } from './1764403200000-initial-schema';
 import { ServiceRole1764403250000 } from './1764403250000-service-role';
+import { ListQuerySupport1764403300000 } from './1764403300000-list-query-support';
+import { SchedulerQueue1764489600000 } from './1764489600000-scheduler-queue';
+import { ReferenceResources1764576000000 } from './1764576000000-reference-resources';
 
 /** Every migration in order, listed explicitly. */
-export const MIGRATIONS = [InitialSchema1764403200000, ServiceRole1764403250000];
+export const MIGRATIONS = [InitialSchema1764403200000, ServiceRole1764403250000, ListQuerySupport1764403300000, SchedulerQueue1764489600000, ReferenceResources1764576000000];
