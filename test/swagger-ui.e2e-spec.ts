@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import request from 'supertest';
 import { launchChromium } from './support/chromium';
 import { createTestApp, insertTasks, type TestApp } from './support/test-app';
@@ -34,25 +34,37 @@ describe('Swagger UI [/api/docs] in a real browser', () => {
     expect(getById.responses['404'].content['application/problem+json']).toBeDefined();
   });
 
+  /** Opens Swagger UI and authorizes it with a bearer token through the "Authorize" dialog. */
+  async function openAuthorized(page: Page, token: string): Promise<void> {
+    await page.goto(`${baseUrl}/api/docs`, { waitUntil: 'domcontentloaded' });
+    await page.locator('.btn.authorize').first().click();
+    await page.locator('.modal-ux input').first().fill(token);
+    await page.locator('.modal-ux .auth-btn-wrapper button.authorize').click();
+    await page.locator('.modal-ux button.btn-done, .modal-ux .close-modal').first().click();
+  }
+
+  /** Presses "Execute" and reads the live response's status and body. */
+  async function execute(operation: Locator): Promise<{ status: string; body: string }> {
+    await operation.locator('button.execute').click();
+    const status = operation.locator('.live-responses-table .response .response-col_status');
+    await status.first().waitFor({ timeout: 15_000 });
+    return {
+      status: (await status.first().innerText()).trim(),
+      body: await operation.locator('.live-responses-table .response-col_description pre').first().innerText(),
+    };
+  }
+
   it('authorizes with a token and runs "Try it out" on GET /api/cleanup-tasks/{id} to a 200', async () => {
     const page = await browser.newPage();
     try {
-      await page.goto(`${baseUrl}/api/docs`, { waitUntil: 'domcontentloaded' });
-      await page.locator('.btn.authorize').first().click();
-      await page.locator('.modal-ux input').first().fill(sut.tokens.member);
-      await page.locator('.modal-ux .auth-btn-wrapper button.authorize').click();
-      await page.locator('.modal-ux button.btn-done, .modal-ux .close-modal').first().click();
+      await openAuthorized(page, sut.tokens.member);
 
       const operation = page.locator('#operations-Cleanup_Tasks-CleanupTasks_getById');
       await operation.locator('.opblock-summary').click();
       await operation.locator('button.try-out__btn').click();
       await operation.locator('input[placeholder="id"]').fill(taskId);
-      await operation.locator('button.execute').click();
-
-      const status = operation.locator('.live-responses-table .response .response-col_status');
-      await status.first().waitFor({ timeout: 15_000 });
-      expect((await status.first().innerText()).trim()).toBe('200');
-      const body = await operation.locator('.live-responses-table .response-col_description pre').first().innerText();
+      const { status, body } = await execute(operation);
+      expect(status).toBe('200');
       expect(JSON.parse(body)).toMatchObject({ id: taskId, resourceType: 'delete_app', metadata: { shownIn: 'swagger' } });
     } finally {
       if (process.env.SWAGGER_SCREENSHOT) await page.screenshot({ path: process.env.SWAGGER_SCREENSHOT, fullPage: true });
@@ -64,11 +76,7 @@ describe('Swagger UI [/api/docs] in a real browser', () => {
     const [listed] = await insertTasks(sut.dataSource, [{ workspaceId: 'ws_beta', resourceType: 'delete_database', metadata: { region: 'eu-west-1' } }]);
     const page = await browser.newPage();
     try {
-      await page.goto(`${baseUrl}/api/docs`, { waitUntil: 'domcontentloaded' });
-      await page.locator('.btn.authorize').first().click();
-      await page.locator('.modal-ux input').first().fill(sut.tokens.member);
-      await page.locator('.modal-ux .auth-btn-wrapper button.authorize').click();
-      await page.locator('.modal-ux button.btn-done, .modal-ux .close-modal').first().click();
+      await openAuthorized(page, sut.tokens.member);
 
       const operation = page.locator('#operations-Cleanup_Tasks-CleanupTasks_list');
       await operation.locator('.opblock-summary').click();
@@ -76,12 +84,9 @@ describe('Swagger UI [/api/docs] in a real browser', () => {
       const filter = operation.locator('tr[data-param-name="filter"]');
       await filter.locator('select.examples-select-element').selectOption('metadata');
       expect(JSON.parse(await filter.locator('textarea').inputValue())).toEqual({ metadata: { contains: { region: 'eu-west-1' } } });
-      await operation.locator('button.execute').click();
-
-      const status = operation.locator('.live-responses-table .response .response-col_status');
-      await status.first().waitFor({ timeout: 15_000 });
-      expect((await status.first().innerText()).trim()).toBe('200');
-      const body = JSON.parse(await operation.locator('.live-responses-table .response-col_description pre').first().innerText());
+      const executed = await execute(operation);
+      expect(executed.status).toBe('200');
+      const body = JSON.parse(executed.body);
       expect(body.data.map((task: { id: string }) => task.id)).toEqual([listed]);
       expect(body.pageInfo).toMatchObject({ total: 1, hasNextPage: false, hasPreviousPage: false });
     } finally {
