@@ -1,21 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { QueryDslError, type QueryDslIssue } from '../errors';
+import { issuesOf } from '../testing/issues-of';
 import { SAMPLE_SPEC } from '../testing/sample-entity';
 import type { FilterNode } from './filter-ast';
 import { DEFAULT_FILTER_LIMITS, parseEqualityShortcut, parseFilter, parseFilterJson } from './parse-filter';
 
 const spec = SAMPLE_SPEC;
 const sut = (json: unknown, limits = DEFAULT_FILTER_LIMITS) => parseFilter(json, spec, limits);
-
-function issuesOf(run: () => unknown): QueryDslIssue[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof QueryDslError) return [...error.errors];
-    throw error;
-  }
-  throw new Error('expected a QueryDslError');
-}
 
 const cond = (field: string, operator: string, value: unknown): FilterNode =>
   ({ kind: 'condition', field, operator, value }) as FilterNode;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { QueryDslError, type QueryDslIssue } from '../errors';
+import type { QueryDslIssue } from '../errors';
+import { issuesOf } from '../testing/issues-of';
 import { SAMPLE_SPEC } from '../testing/sample-entity';
 import { orderBySql, orderByTerms, parseOrderBy, parseOrderByJson, reverseOrderBy, type OrderByItem } from './order-by';
 
@@ -7,16 +8,6 @@ const spec = SAMPLE_SPEC;
 const DEFAULT = { defaultOrderBy: [{ createdAt: 'asc' as const }] };
 const sut = (raw: unknown) => parseOrderBy(raw, spec, DEFAULT);
 const ID: OrderByItem = { field: 'id', direction: 'asc', nulls: 'last' };
-
-function issuesOf(run: () => unknown): QueryDslIssue[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof QueryDslError) return [...error.errors];
-    throw error;
-  }
-  throw new Error('expected a QueryDslError');
-}
 
 describe('parseOrderBy', () => {
   it('defaults to the given default order plus id when absent or empty', () => {

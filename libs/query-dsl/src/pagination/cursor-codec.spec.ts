@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { QueryDslError, type QueryDslIssue } from '../errors';
 import { parseOrderBy, type OrderByItem } from '../order-by/order-by';
+import { issuesOf } from '../testing/issues-of';
 import { SAMPLE_SPEC } from '../testing/sample-entity';
 import { CursorCodec, canonicalJson, cursorValuesOf, queryFingerprint } from './cursor-codec';
 
@@ -11,16 +11,6 @@ const orderBy: OrderByItem[] = parseOrderBy([{ doneAt: 'desc' }, { rank: 'asc_nu
 const fingerprint = queryFingerprint({ orderBy, filter: { kind: 'and', items: [] } });
 const values = [null, 7, 'b', 'n\u00e9', 'id_1'];
 const options = { orderBy, spec, fingerprint, path: 'after' };
-
-function issuesOf(run: () => unknown): QueryDslIssue[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof QueryDslError) return [...error.errors];
-    throw error;
-  }
-  throw new Error('expected a QueryDslError');
-}
 
 const MALFORMED = [{ path: 'after', message: 'malformed cursor' }];
 
