@@ -22,6 +22,7 @@ import { CleanupTask } from './cleanup-task.entity';
 import type { ResourceType, TaskStatus } from './cleanup-task.enums';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
 import type { WorkspaceScope } from './task-scope';
+import { TASK_CONTRACT_COLUMNS, taskContractOutput } from './task-columns';
 
 export interface NewRootTask {
   id: string;
@@ -91,16 +92,8 @@ const SPLIT_SCOPE_MAX = 8;
 /** Fields the task counters are kept by: a filter on these alone can be counted from them. */
 const COUNTED_FIELDS: ReadonlySet<string> = new Set(['workspaceId', 'resourceType', 'status']);
 
-const LIST_COLUMNS = [
-  'id', 'parent_id', 'workspace_id', 'source_event_id', 'resource_type', 'resource_id',
-  'metadata', 'status', 'attempts', 'last_error', 'created_at', 'completed_at',
-] as const;
 /** The outer select: snake_case columns of the page to the API's field names. */
-const LIST_OUTPUT = [
-  'p.id', 'p.parent_id AS "parentId"', 'p.workspace_id AS "workspaceId"', 'p.source_event_id AS "sourceEventId"',
-  'p.resource_type AS "resourceType"', 'p.resource_id AS "resourceId"', 'p.metadata', 'p.status', 'p.attempts',
-  'p.last_error AS "lastError"', 'p.created_at AS "createdAt"', 'p.completed_at AS "completedAt"',
-].join(', ');
+const LIST_OUTPUT = taskContractOutput('p');
 
 export interface TaskListStatement {
   text: string;
@@ -186,7 +179,7 @@ export function listStatement(criteria: TaskListCriteria, options: TaskListOptio
   }
 
   const fetchOrder = plan.direction === 'forward' ? [...criteria.orderBy] : reverseOrderBy(criteria.orderBy);
-  const columns = LIST_COLUMNS.map((column) => `"t0"."${column}"`).join(', ');
+  const columns = TASK_CONTRACT_COLUMNS.map((column) => `"t0"."${column}"`).join(', ');
   const where = `(${plan.pageWhere.sql})`;
   const limit = plan.fetchLimit;
   const probes = `${plan.hasPreviousProbe?.sql ?? 'NULL::boolean'} AS has_previous, ${plan.hasNextProbe?.sql ?? 'NULL::boolean'} AS has_next`;

@@ -1,23 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type QueryRunner } from 'typeorm';
-import { CleanupTask } from './cleanup-task.entity';
+import type { TaskListRow } from './cleanup-tasks.repository';
 import type { TaskStatus } from './cleanup-task.enums';
-
-interface TaskRow {
-  id: string;
-  parent_id: string | null;
-  workspace_id: string;
-  source_event_id: string | null;
-  resource_type: CleanupTask['resourceType'];
-  resource_id: string;
-  metadata: Record<string, unknown>;
-  status: TaskStatus;
-  attempts: number;
-  last_error: string | null;
-  created_at: Date;
-  completed_at: Date | null;
-}
+import { taskContractOutput } from './task-columns';
 
 /**
  * The task and its descendants, root first, then by depth, createdAt, id.
@@ -38,8 +24,7 @@ const TREE_QUERY = `
       FROM cleanup_tasks AS c
       JOIN tree ON c.parent_id = tree.id
   ) CYCLE id SET is_cycle USING path
-  SELECT id, parent_id, workspace_id, source_event_id, resource_type, resource_id, metadata,
-         status, attempts, last_error, created_at, completed_at
+  SELECT ${taskContractOutput('tree')}
     FROM tree
    WHERE NOT is_cycle
    ORDER BY depth, created_at, id`;
@@ -51,9 +36,8 @@ export class TaskTreeCursor {
   constructor(private readonly runner: QueryRunner) {}
 
   /** The next rows (at most `count`); empty when the tree is exhausted. */
-  async fetch(count: number): Promise<CleanupTask[]> {
-    const rows: TaskRow[] = await this.runner.query(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
-    return rows.map(toTask);
+  async fetch(count: number): Promise<TaskListRow[]> {
+    return this.runner.query(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
   }
 
   /** Ends the read-only transaction (which closes the cursor) and returns the connection. */
@@ -125,21 +109,4 @@ export class TaskTreeRepository {
       return { status: 'failed', requeued };
     });
   }
-}
-
-function toTask(row: TaskRow): CleanupTask {
-  return Object.assign(new CleanupTask(), {
-    id: row.id,
-    parentId: row.parent_id,
-    workspaceId: row.workspace_id,
-    sourceEventId: row.source_event_id,
-    resourceType: row.resource_type,
-    resourceId: row.resource_id,
-    metadata: row.metadata,
-    status: row.status,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-    completedAt: row.completed_at,
-  });
 }
