@@ -71,10 +71,10 @@ export interface TaskListPage {
 
 export interface TaskListOptions {
   /**
-   * With relation traversal in the filter, totals up to this many rows make
-   * the page "enumerate, then sort" instead of "walk an index in sort order"
-   * (see listStatement). The exact total is known first, so the choice is
-   * made at run time, inside the statement.
+   * With relation traversal in the filter, up to this many matches are
+   * enumerated once and give the total, the page and the probes; above it the
+   * total is a count of its own and the page walks an index in sort order
+   * (see listStatement). The choice is made at run time, inside the statement.
    */
   enumerateBelow: number;
 }
@@ -120,23 +120,26 @@ export interface TaskListStatement {
  * - page: LIMIT limit+1 in fetch order (reversed for `before`); skipped when
  *   the exact total is 0 (an empty result never walks an index). A member
  *   token of 2–8 workspaces gets one ordered LIMIT per workspace, merged.
- * - with relation traversal (parent/children), the page is two branches and
- *   the exact total picks one at run time (the other has a false one-time
- *   filter and never runs):
- *       (<page by index order>  … AND info.total > :enumerate_below)
- *     UNION ALL
- *       (<page by enumeration>  … AND info.total BETWEEN 1 AND :enumerate_below)
- *   PostgreSQL cannot estimate how many rows an EXISTS matches, and its LIMIT
- *   costing assumes matches are spread evenly along the index: for
- *   `children.some` matching 2,400 parents among 1M tasks (clustered in time)
- *   it walks (created_at, id) through 140,000 rows (150 ms). Below the
- *   threshold the page is planned for full retrieval instead (OFFSET 0 keeps
- *   the subquery from inheriting the LIMIT) and top-N sorted: bounded by the
- *   match count (the count already paid for one such enumeration). Measured
- *   alternatives: enumerating once into a capped CTE saves ~5 ms on small
- *   results but doubles queries whose plan hashes a large child side
- *   (children.some completed: 540 → 950 ms); materializing every match
- *   serves the page from it but costs 10x on a million matches.
+ * - with relation traversal (parent/children), the matches are first
+ *   enumerated once, capped at `enumerateBelow + 1` rows (a MATERIALIZED CTE,
+ *   `matches`), and their number decides the plan at run time:
+ *     at most enumerateBelow: that IS the exact total; the page is the top of
+ *       `matches` past the cursors (a top-N sort of a few thousand rows in
+ *       memory) and the probes are EXISTS over `matches`: one pass in all;
+ *     more: the total is a count(*) of its own and the page walks an index in
+ *       sort order (`info.total > enumerateBelow`); the enumeration stopped at
+ *       the cap, so its cost is bounded.
+ *   (Subqueries in a CASE branch not taken, and UNION branches whose one-time
+ *   filter is false, never run.) PostgreSQL cannot estimate how many rows an
+ *   EXISTS matches along an index, and its LIMIT costing assumes matches are
+ *   spread evenly: for `children.some` matching 2,400 parents among 1M tasks
+ *   (clustered in time) it walks (created_at, id) through 140,000 rows
+ *   (150 ms); so small match sets are enumerated, not walked. The capped
+ *   enumeration has no ORDER BY, so PostgreSQL plans it for its first rows
+ *   without an index walk (hash the few matching children, look their
+ *   parents up; or merge-join ids for large sets). Measured on 1M tasks:
+ *   `children.some failed` (2,442 parents) 17 → 9 ms; large sets pay the
+ *   capped enumeration on top of their count (3–70 ms next to 100–540 ms).
  *   Plain column filters keep the single ordered page: their estimates are
  *   good and the indexes serve them in order.
  * - the outer ORDER BY re-sorts at most limit+1 rows (LATERAL output order is
@@ -186,33 +189,50 @@ export function listStatement(criteria: TaskListCriteria, options: TaskListOptio
   const traverses = nodes.some((node) => !filterReadsOnly(node, ALL_FIELDS));
   const workspaces = criteria.scope === null ? [] : [...new Set(criteria.scope)];
   const split = new SqlParams('w');
-  const page = traverses
-    ? `(SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND info.total > :enumerate_below ORDER BY ${plan.orderBySql} LIMIT ${limit}) ` +
+  let ctes: string;
+  let page: string;
+  if (traverses) {
+    // Relation traversal: enumerate the matches once, capped (see above).
+    const cap = options.enumerateBelow;
+    if (!Number.isSafeInteger(cap) || cap < 0) throw new Error('enumerateBelow must be a non-negative integer');
+    const small = `m.n <= ${cap}`;
+    const probe = (bound: string | null, probeSql: string | undefined) =>
+      bound === null || probeSql === undefined ? 'NULL::boolean' : `CASE WHEN ${small} THEN EXISTS (SELECT 1 FROM matches AS t0 WHERE ${bound}) ELSE ${probeSql} END`;
+    ctes =
+      `matches AS MATERIALIZED (SELECT ${columns} FROM cleanup_tasks AS t0 WHERE (${plan.where.sql}) LIMIT ${cap + 1}), ` +
+      `info AS MATERIALIZED (SELECT CASE WHEN ${small} THEN m.n ELSE (${countSql})::bigint END AS total, ` +
+      `${probe(plan.probeBounds.hasPrevious, plan.hasPreviousProbe?.sql)} AS has_previous, ${probe(plan.probeBounds.hasNext, plan.hasNextProbe?.sql)} AS has_next ` +
+      `FROM (SELECT count(*) AS n FROM matches) AS m)`;
+    page =
+      `(SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND info.total > ${cap} ORDER BY ${plan.orderBySql} LIMIT ${limit}) ` +
       `UNION ALL ` +
-      `(SELECT * FROM (SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND info.total BETWEEN 1 AND :enumerate_below OFFSET 0) AS s ` +
-      `ORDER BY ${orderBySql(fetchOrder, 's', spec)} LIMIT ${limit})`
-    : workspaces.length >= 2 && workspaces.length <= SPLIT_SCOPE_MAX
-      ? // A member of a few workspaces: one ordered LIMIT per workspace (each an
-        // index range such as (workspace_id, created_at, id)), then the top of
-        // their union. `workspace_id = ANY(…)` cannot return rows in created_at
-        // order from that index: PostgreSQL would walk (created_at, id) and
-        // discard other workspaces' rows (353,929 of them, 100 ms, for two
-        // workspaces holding 16% of 1M tasks), or sort all their rows.
-        `SELECT * FROM (${workspaces
-          .map(
-            (workspace) =>
-              `(SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND "t0"."workspace_id" = ${split.add(workspace)} AND info.total > 0 ` +
-              `ORDER BY ${plan.orderBySql} LIMIT ${limit})`,
-          )
-          .join(' UNION ALL ')}) AS u ORDER BY ${orderBySql(fetchOrder, 'u', spec)} LIMIT ${limit}`
-      : `SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND info.total > 0 ORDER BY ${plan.orderBySql} LIMIT ${limit}`;
+      `(SELECT ${columns} FROM matches AS t0 WHERE (${plan.cursorBounds.sql}) AND info.total BETWEEN 1 AND ${cap} ORDER BY ${plan.orderBySql} LIMIT ${limit})`;
+  } else {
+    ctes = `info AS MATERIALIZED (SELECT (${countSql})::bigint AS total, ${probes})`;
+    page =
+      workspaces.length >= 2 && workspaces.length <= SPLIT_SCOPE_MAX
+        ? // A member of a few workspaces: one ordered LIMIT per workspace (each an
+          // index range such as (workspace_id, created_at, id)), then the top of
+          // their union. `workspace_id = ANY(…)` cannot return rows in created_at
+          // order from that index: PostgreSQL would walk (created_at, id) and
+          // discard other workspaces' rows (353,929 of them, 100 ms, for two
+          // workspaces holding 16% of 1M tasks), or sort all their rows.
+          `SELECT * FROM (${workspaces
+            .map(
+              (workspace) =>
+                `(SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND "t0"."workspace_id" = ${split.add(workspace)} AND info.total > 0 ` +
+                `ORDER BY ${plan.orderBySql} LIMIT ${limit})`,
+            )
+            .join(' UNION ALL ')}) AS u ORDER BY ${orderBySql(fetchOrder, 'u', spec)} LIMIT ${limit}`
+        : `SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND info.total > 0 ORDER BY ${plan.orderBySql} LIMIT ${limit}`;
+  }
   const text =
-    `WITH info AS MATERIALIZED (SELECT (${countSql})::bigint AS total, ${probes}) ` +
+    `WITH ${ctes} ` +
     `SELECT info.total, info.has_previous, info.has_next, ${LIST_OUTPUT} FROM info LEFT JOIN LATERAL (${page}) AS p ON TRUE ` +
     `ORDER BY ${orderBySql(fetchOrder, 'p', spec)}`;
   const { text: positional, values } = toPositional({
     sql: text,
-    params: { ...plan.params, ...countParams, ...split.values, ...(traverses ? { enumerate_below: options.enumerateBelow } : {}) },
+    params: { ...plan.params, ...countParams, ...split.values },
   });
   return { text: positional, values, plan, countedBy };
 }

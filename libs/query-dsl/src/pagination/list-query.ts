@@ -49,6 +49,18 @@ export interface ListQueryPlan {
   where: SqlFragment;
   /** `where` ∧ the cursor bounds (strictly after `after`, strictly before `before`). */
   pageWhere: SqlFragment;
+  /**
+   * The cursor bounds alone (`TRUE` without cursors), on `alias`: to page a
+   * set already narrowed to `where` (e.g. a CTE of the matches, aliased the same).
+   */
+  cursorBounds: SqlFragment;
+  /**
+   * What each probe asks, as a bare condition on `alias` (`null` when that
+   * probe is not needed): a row at or before `after` (hasPrevious), at or
+   * after `before` (hasNext). Over a set narrowed to `where`,
+   * `EXISTS (… WHERE <bound>)` answers the probe.
+   */
+  probeBounds: { hasPrevious: string | null; hasNext: string | null };
   /** ORDER BY in fetch order (reversed for backward pages: direction and NULLS flipped). */
   orderBy: OrderByTerm[];
   orderBySql: string;
@@ -120,11 +132,11 @@ export function planListQuery(input: ListQueryInput): ListQueryPlan {
   const probe = (bound: string, order: readonly OrderByItem[]) =>
     `COALESCE((SELECT TRUE FROM ${table} AS ${quoteIdent(alias)} WHERE ${joinAnd([...conditions, bound])} ` +
     `ORDER BY ${orderBySql(order, alias, spec)} LIMIT 1), FALSE)`;
-  const hasPreviousSql =
-    direction === 'forward' && input.after
-      ? probe(keysetBefore(orderBy, input.after, alias, spec, params, { inclusive: true }), reverseOrderBy(orderBy))
-      : null;
-  const hasNextSql = input.before ? probe(keysetAfter(orderBy, input.before, alias, spec, params, { inclusive: true }), orderBy) : null;
+  const hasPreviousBound =
+    direction === 'forward' && input.after ? keysetBefore(orderBy, input.after, alias, spec, params, { inclusive: true }) : null;
+  const hasNextBound = input.before ? keysetAfter(orderBy, input.before, alias, spec, params, { inclusive: true }) : null;
+  const hasPreviousSql = hasPreviousBound === null ? null : probe(hasPreviousBound, reverseOrderBy(orderBy));
+  const hasNextSql = hasNextBound === null ? null : probe(hasNextBound, orderBy);
 
   const values = params.values;
   const fragment = (sql: string): SqlFragment => ({ sql, params: { ...values } });
@@ -136,6 +148,8 @@ export function planListQuery(input: ListQueryInput): ListQueryPlan {
     direction,
     where: fragment(where),
     pageWhere: fragment(pageWhere),
+    cursorBounds: fragment(joinAnd([...(afterBound ? [afterBound] : []), ...(beforeBound ? [beforeBound] : [])])),
+    probeBounds: { hasPrevious: hasPreviousBound, hasNext: hasNextBound },
     orderBy: orderByTerms(fetchOrder, alias, spec),
     orderBySql: orderSql,
     fetchLimit,
