@@ -75,4 +75,33 @@ describe('Get [GET /api/cleanup-tasks/{id}]', () => {
     expect(response.status).toBe(400);
     expect(response.body.errors).toEqual([{ path: 'id', message: expect.stringContaining('ct_') }]);
   });
+
+  it('shows a task exactly alike in the list, by id and in its tree (fields, their order, text escapes, numbers, timestamps)', async () => {
+    // The list and the tree get their JSON from PostgreSQL; by id goes through the DTO.
+    const awkward = 'quote " backslash \\ newline \n tab \t control \u0001 é 漢字 emoji 🧹 </script>';
+    const [root] = await insertTasks(sut.dataSource, [
+      {
+        workspaceId: 'ws_escapes', sourceEventId: 'evt_"odd"', resourceId: 'res "1" \\ x', status: 'failed', attempts: 2, lastError: awkward,
+        createdAt: '2026-03-04T05:06:07.009Z',
+        metadata: { [awkward]: [awkward, null, true, false, 0, -1.5, 12345678, 1e-7, { nested: { deeper: [] } }], empty: {}, unicode: '🧹\u2028' },
+      },
+    ]);
+    const [child] = await insertTasks(sut.dataSource, [
+      { parentId: root, workspaceId: 'ws_escapes', resourceType: 'delete_app', status: 'completed', createdAt: '2026-03-04T05:06:07.999Z', completedAt: '2026-03-05T00:00:00.010Z' },
+    ]);
+    const get = (path: string) => request(sut.server).get(path).auth(sut.tokens.admin, { type: 'bearer' });
+    const listed = await get(`/api/cleanup-tasks?workspace_id=ws_escapes`);
+    const tree = await get(`/api/cleanup-tasks/${root}/tree`);
+    for (const [index, id] of [root, child].entries()) {
+      const single = await get(`/api/cleanup-tasks/${id}`);
+      expect(single.status).toBe(200);
+      expect(listed.body.data[index]).toEqual(single.body);
+      expect(Object.keys(listed.body.data[index])).toEqual(Object.keys(single.body));
+      expect(tree.body[index]).toEqual(single.body);
+      expect(Object.keys(tree.body[index])).toEqual(Object.keys(single.body));
+    }
+    expect(listed.body.data[0]).toMatchObject({ lastError: awkward, createdAt: '2026-03-04T05:06:07.009Z', completedAt: null });
+    expect(listed.body.data[0].metadata[awkward][7]).toBe(1e-7);
+    expect(listed.body.data[1]).toMatchObject({ createdAt: '2026-03-04T05:06:07.999Z', completedAt: '2026-03-05T00:00:00.010Z' });
+  });
 });

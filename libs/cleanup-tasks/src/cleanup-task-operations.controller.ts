@@ -58,17 +58,17 @@ export class CleanupTaskOperationsController {
 }
 
 /**
- * Writes batches as one JSON array, waiting for 'drain' whenever the socket
+ * Writes batches of JSON texts as one JSON array, waiting for 'drain' whenever the socket
  * buffer is full (backpressure: the cursor is read no faster than the client
  * reads). Stops quietly when the client goes away; leaving the loop closes
  * the cursor.
  */
-async function writeJsonArray(response: Response, batches: AsyncIterable<unknown[]>): Promise<void> {
+async function writeJsonArray(response: Response, batches: AsyncIterable<string[]>): Promise<void> {
   response.status(200).type('application/json');
   let opened = false;
   for await (const batch of batches) {
     if (batch.length === 0) continue;
-    const chunk = (opened ? ',' : '[') + batch.map((item) => JSON.stringify(item)).join(',');
+    const chunk = (opened ? ',' : '[') + batch.join(',');
     opened = true;
     if (!response.write(chunk) && !(await drained(response))) return;
   }

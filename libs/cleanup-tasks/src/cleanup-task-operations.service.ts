@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { ConflictError, ResourceNotFoundError } from '@app/common';
-import { CleanupTaskDto } from './dto/cleanup-task.dto';
 import { TaskTreeRepository } from './task-tree.repository';
 
 /** Rows per FETCH of the tree cursor: a few hundred KB of JSON at a time. */
@@ -23,11 +22,11 @@ export class CleanupTaskOperationsService {
   }
 
   /**
-   * The tree of `id` in batches, root first. Resolves only once the first
+   * The tree of `id` in batches of JSON texts (`CleanupTaskDto` each), root first. Resolves only once the first
    * batch is read, so that an unknown id is a 404 before anything is sent.
    * Iterate the result to the end or break out of it: either closes the cursor.
    */
-  async tree(id: string): Promise<AsyncIterable<CleanupTaskDto[]>> {
+  async tree(id: string): Promise<AsyncIterable<string[]>> {
     const cursor = await this.trees.openTreeCursor(id);
     let first;
     try {
@@ -44,7 +43,7 @@ export class CleanupTaskOperationsService {
       try {
         let batch = first;
         while (batch.length > 0) {
-          yield batch.map((task) => CleanupTaskDto.from(task));
+          yield batch;
           if (batch.length < TREE_BATCH_SIZE) return;
           batch = await cursor.fetch(TREE_BATCH_SIZE);
         }

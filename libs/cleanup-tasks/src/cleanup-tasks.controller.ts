@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated, CurrentPrincipal, type Principal } from '@app/auth';
@@ -51,8 +51,10 @@ export class CleanupTasksController {
     errors: [{ path: 'filter.OR[1].attempts.gt', message: 'expected integer' }],
   })
   @ApiProblem(414, 'The request line is longer than 64 KiB.')
-  async list(@Query(ParseListQueryPipe) query: ListCleanupTasksQuery, @CurrentPrincipal() principal: Principal): Promise<CleanupTaskPageDto> {
-    return this.tasks.list(query, principal.workspaceIds);
+  // The page arrives serialised (the tasks' JSON is built by PostgreSQL).
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  async list(@Query(ParseListQueryPipe) query: ListCleanupTasksQuery, @CurrentPrincipal() principal: Principal): Promise<string> {
+    return this.tasks.listJson(query, principal.workspaceIds);
   }
 
   @Get(':id')

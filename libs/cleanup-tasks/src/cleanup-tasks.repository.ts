@@ -19,10 +19,10 @@ import {
   type OrderByItem,
 } from '@app/query-dsl';
 import { CleanupTask } from './cleanup-task.entity';
-import type { ResourceType, TaskStatus } from './cleanup-task.enums';
+import type { ResourceType } from './cleanup-task.enums';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
 import type { WorkspaceScope } from './task-scope';
-import { TASK_CONTRACT_COLUMNS, taskContractOutput } from './task-columns';
+import { TASK_CONTRACT_COLUMNS, taskContractJson } from './task-columns';
 
 export interface NewRootTask {
   id: string;
@@ -46,24 +46,9 @@ export interface TaskListCriteria {
   limit: number;
 }
 
-/** A task row as the list reads it: the contract's fields only. */
-export interface TaskListRow {
-  id: string;
-  parentId: string | null;
-  workspaceId: string;
-  sourceEventId: string | null;
-  resourceType: ResourceType;
-  resourceId: string;
-  metadata: Record<string, unknown>;
-  status: TaskStatus;
-  attempts: number;
-  lastError: string | null;
-  createdAt: Date;
-  completedAt: Date | null;
-}
-
 export interface TaskListPage {
-  rows: TaskListRow[];
+  /** The page's tasks as JSON text in the contract's shape (`CleanupTaskDto`), in the requested order. */
+  tasks: string[];
   total: number;
   hasNextPage: boolean;
   hasPreviousPage: boolean;
@@ -92,8 +77,8 @@ const SPLIT_SCOPE_MAX = 8;
 /** Fields the task counters are kept by: a filter on these alone can be counted from them. */
 const COUNTED_FIELDS: ReadonlySet<string> = new Set(['workspaceId', 'resourceType', 'status']);
 
-/** The outer select: snake_case columns of the page to the API's field names. */
-const LIST_OUTPUT = taskContractOutput('p');
+/** The outer select: each task of the page as the API's JSON, built by PostgreSQL. */
+const LIST_OUTPUT = `${taskContractJson('p')} AS task`;
 
 export interface TaskListStatement {
   text: string;
@@ -237,11 +222,12 @@ export function listStatement(criteria: TaskListCriteria, options: TaskListOptio
   return { text: positional, values, plan, countedBy };
 }
 
-interface ListResultRow extends Omit<TaskListRow, 'id'> {
-  id: string | null;
+interface ListResultRow {
   total: string;
   has_previous: boolean | null;
   has_next: boolean | null;
+  /** JSON text of one task; NULL (one row) when the page is empty. */
+  task: string | null;
 }
 
 /** The API's SQL on `cleanup_tasks` (the scheduler keeps its queue SQL in its own repository). */
@@ -261,15 +247,17 @@ export class CleanupTasksRepository {
     this.pool = pool;
   }
 
-  /** One page of tasks with its exact total and neighbours, in one round trip (see listStatement). */
+  /**
+   * One page of tasks with its exact total and neighbours, in one round trip
+   * (see listStatement). The tasks come as JSON text built by PostgreSQL.
+   */
   async list(criteria: TaskListCriteria): Promise<TaskListPage> {
     const statement = listStatement(criteria, this.listOptions);
     const { rows } = await this.pool.query<ListResultRow>({ text: statement.text, values: statement.values });
     const info = rows[0];
-    const fetched = (rows[0].id === null ? [] : rows) as unknown as TaskListRow[];
-    // (Each row still carries the info columns; the DTO mapping picks the task fields.)
+    const fetched = rows[0].task === null ? [] : rows.map((row) => row.task as string);
     const page = statement.plan.resolvePage(fetched, { hasPrevious: info.has_previous, hasNext: info.has_next });
-    return { rows: page.rows, total: Number(info.total), hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage };
+    return { tasks: page.rows, total: Number(info.total), hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage };
   }
 
   /**

@@ -11,14 +11,12 @@ import {
   queryFingerprint,
   type CursorValue,
   type FilterNode,
-  type OrderByItem,
 } from '@app/query-dsl';
 import type { CleanupTask } from './cleanup-task.entity';
 import type { ResourceType } from './cleanup-task.enums';
 import { CLEANUP_TASK_DEFAULT_ORDER_BY, CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
 import { CleanupTasksRepository, type TaskListCriteria } from './cleanup-tasks.repository';
-import { CleanupTaskPageDto } from './dto/cleanup-task-page.dto';
-import { CleanupTaskDto } from './dto/cleanup-task.dto';
+import type { PageInfoDto } from './dto/cleanup-task-page.dto';
 import type { ListCleanupTasksQuery } from './dto/list-cleanup-tasks.query';
 import type { WorkspaceScope } from './task-scope';
 
@@ -121,22 +119,25 @@ export class CleanupTasksService {
     return task;
   }
 
-  /** One page of the list, with exact total and neighbours (see prepareTaskList and CleanupTasksRepository.list). */
-  async list(query: ListCleanupTasksQuery, scope: WorkspaceScope): Promise<CleanupTaskPageDto> {
+  /**
+   * One page of the list, with exact total and neighbours (see prepareTaskList
+   * and CleanupTasksRepository.list), as the JSON text of a `CleanupTaskPageDto`.
+   * The tasks' JSON comes from PostgreSQL as it is; only `pageInfo` is
+   * serialised here (the cursors are the first and last task's sort keys).
+   */
+  async listJson(query: ListCleanupTasksQuery, scope: WorkspaceScope): Promise<string> {
     const { criteria, fingerprint } = prepareTaskList(query, scope, this.cursors);
     const page = await this.repository.list(criteria);
-    const cursor = (row: (typeof page.rows)[number] | undefined, orderBy: readonly OrderByItem[]) =>
-      row === undefined ? null : this.cursors.encode(cursorValuesOf(row as unknown as Record<string, unknown>, orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint);
-    return Object.assign(new CleanupTaskPageDto(), {
-      data: page.rows.map((row) => CleanupTaskDto.from(row)),
-      pageInfo: {
-        total: page.total,
-        hasNextPage: page.hasNextPage,
-        hasPreviousPage: page.hasPreviousPage,
-        startCursor: cursor(page.rows[0], criteria.orderBy),
-        endCursor: cursor(page.rows[page.rows.length - 1], criteria.orderBy),
-      },
-    });
+    const cursor = (task: string | undefined) =>
+      task === undefined ? null : this.cursors.encode(cursorValuesOf(JSON.parse(task) as Record<string, unknown>, criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint);
+    const pageInfo: PageInfoDto = {
+      total: page.total,
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: cursor(page.tasks[0]),
+      endCursor: cursor(page.tasks[page.tasks.length - 1]),
+    };
+    return `{"data":[${page.tasks.join(',')}],"pageInfo":${JSON.stringify(pageInfo)}}`;
   }
 
   /** Enqueues a root task; idempotent on (sourceEventId, resourceType, resourceId). */

@@ -4,10 +4,27 @@ export const TASK_CONTRACT_COLUMNS = [
   'metadata', 'status', 'attempts', 'last_error', 'created_at', 'completed_at',
 ] as const;
 
-/** Those columns of `alias`, named as the API's fields, so rows come back in the contract's shape. */
-export function taskContractOutput(alias: string): string {
-  return TASK_CONTRACT_COLUMNS.map((column) => {
-    const field = column.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
-    return field === column ? `${alias}.${column}` : `${alias}.${column} AS "${field}"`;
+const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['created_at', 'completed_at']);
+
+/** `parent_id` → `parentId`: the API's name of a column. */
+function fieldOf(column: string): string {
+  return column.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+}
+
+/**
+ * SQL for the JSON text of the task in `alias`, exactly as the API shows it
+ * (`CleanupTaskDto`: the same fields in the same order, timestamps as
+ * ISO 8601 UTC with milliseconds, `…T10:15:30.123Z`), or NULL when
+ * `alias.id` is NULL (an outer join's missing row). Cast to text, so the
+ * driver hands it over without parsing it: Node neither parses the row nor
+ * serialises it again.
+ */
+export function taskContractJson(alias: string): string {
+  const fields = TASK_CONTRACT_COLUMNS.map((column) => {
+    const value = TIMESTAMP_COLUMNS.has(column)
+      ? `to_char(${alias}.${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+      : `${alias}.${column}`;
+    return `${value} AS "${fieldOf(column)}"`;
   }).join(', ');
+  return `CASE WHEN ${alias}.id IS NULL THEN NULL ELSE (SELECT row_to_json(task)::text FROM (SELECT ${fields}) AS task) END`;
 }

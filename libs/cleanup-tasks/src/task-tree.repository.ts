@@ -1,16 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type QueryRunner } from 'typeorm';
-import type { TaskListRow } from './cleanup-tasks.repository';
 import type { TaskStatus } from './cleanup-task.enums';
-import { taskContractOutput } from './task-columns';
+import { taskContractJson } from './task-columns';
 
 /**
  * The task and its descendants, root first, then by depth, createdAt, id.
  * CYCLE marks a row that closes a loop of parent links (only possible when
  * the root itself lies on one: each task has one parent), which is dropped.
  * The sort runs in PostgreSQL (spilling to disk if it must); the cursor hands
- * the result over in batches.
+ * the result over in batches, each task as the API's JSON text.
  */
 const TREE_QUERY = `
   WITH RECURSIVE tree AS (
@@ -24,7 +23,7 @@ const TREE_QUERY = `
       FROM cleanup_tasks AS c
       JOIN tree ON c.parent_id = tree.id
   ) CYCLE id SET is_cycle USING path
-  SELECT ${taskContractOutput('tree')}
+  SELECT ${taskContractJson('tree')} AS task
     FROM tree
    WHERE NOT is_cycle
    ORDER BY depth, created_at, id`;
@@ -35,9 +34,10 @@ export class TaskTreeCursor {
 
   constructor(private readonly runner: QueryRunner) {}
 
-  /** The next rows (at most `count`); empty when the tree is exhausted. */
-  async fetch(count: number): Promise<TaskListRow[]> {
-    return this.runner.query(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
+  /** The next tasks (at most `count`) as JSON text in the contract's shape; empty when the tree is exhausted. */
+  async fetch(count: number): Promise<string[]> {
+    const rows: { task: string }[] = await this.runner.query(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
+    return rows.map((row) => row.task);
   }
 
   /** Ends the read-only transaction (which closes the cursor) and returns the connection. */
