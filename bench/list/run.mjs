@@ -13,10 +13,11 @@
 // connections per scenario), BENCH_DEADLINE_SECONDS (900: the whole run).
 // Every loop is bounded in count and by the deadline; everything started here
 // is stopped here.
-/* global fetch, URLSearchParams */
+/* global fetch, URLSearchParams, Buffer */
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -94,26 +95,12 @@ async function ensureDatabase(serverUrl) {
   }
 }
 
-/** The built app in its own process, on loopback; resolves with its base URL once it listens. */
-function startApp(databaseUrl) {
-  const child = spawn(process.execPath, [resolve(dist, 'apps/api/src/main.js')], {
-    cwd: root,
-    env: {
-      PATH: env.PATH,
-      DATABASE_URL: databaseUrl,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SCHEDULER_ENABLED: 'false',
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_PER_MINUTE: '100000000',
-      BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN,
-      CURSOR_SECRET,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** A Node process on loopback; resolves with its base URL once it prints "listening on …". */
+function startServerProcess(name, args, childEnv) {
+  const child = spawn(process.execPath, args, { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const ready = new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the app did not start within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s:\n${output}`)), 60_000);
     const onData = (chunk) => {
       output += chunk.toString();
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
@@ -126,7 +113,7 @@ function startApp(databaseUrl) {
     child.stderr.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`the app exited (${code}) before listening:\n${output}`));
+      reject(new Error(`${name} exited (${code}) before listening:\n${output}`));
     });
   });
   const stop = async () => {
@@ -138,6 +125,26 @@ function startApp(databaseUrl) {
     clearTimeout(timer);
   };
   return { ready, stop, kill: () => child.kill('SIGKILL') };
+}
+
+/** The built app (dist/), scheduler off. */
+function startApp(databaseUrl) {
+  return startServerProcess('the app', [resolve(dist, 'apps/api/src/main.js')], {
+    PATH: env.PATH,
+    DATABASE_URL: databaseUrl,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    SCHEDULER_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_MINUTE: '100000000',
+    BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN,
+    CURSOR_SECRET,
+  });
+}
+
+/** The floor: the same statement behind a bare node:http server (bench/list/bare-server.mjs). */
+function startBareServer(databaseUrl) {
+  return startServerProcess('the bare server', [resolve(import.meta.dirname, 'bare-server.mjs'), databaseUrl, CURSOR_SECRET], { PATH: env.PATH });
 }
 
 async function loadData(databaseUrl) {
@@ -174,31 +181,55 @@ async function settleCounters(client) {
   await client.query('VACUUM (ANALYZE) cleanup_task_counts, cleanup_task_count_deltas');
 }
 
-async function timeApi(url, headers, samples) {
-  const times = [];
-  let body;
-  for (let i = 0; i < WARMUP + samples; i++) {
-    if (i % 50 === 0) checkDeadline('api samples');
-    const started = performance.now();
-    const response = await fetch(url, { headers });
-    body = await response.text();
-    const elapsed = performance.now() - started;
-    if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${body.slice(0, 500)}`);
-    if (i >= WARMUP) times.push(elapsed);
-  }
-  return { times: times.sort((a, b) => a - b), body: JSON.parse(body) };
+// One keep-alive connection, as the direct SQL has one pg connection. node:http
+// rather than fetch: undici's fetch spends ~0.8 ms of its own per request on
+// this machine (measured: GET /health/live 1.3 ms p50 with fetch, 0.6 ms with
+// node:http), which is client cost, not the API's.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function httpGet(url, headers) {
+  return new Promise((resolveGet, reject) => {
+    const request = http.get(url, { agent, headers }, (response) => {
+      const chunks = [];
+      response.on('data', (chunk) => chunks.push(chunk));
+      response.on('end', () => resolveGet({ status: response.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.setTimeout(30_000, () => request.destroy(new Error(`${url}: no answer within 30 s`)));
+  });
 }
 
-async function timeSql(client, statement, samples) {
-  const times = [];
-  for (let i = 0; i < WARMUP + samples; i++) {
-    if (i % 50 === 0) checkDeadline('sql samples');
+/**
+ * Times the API request, the bare server's request and the direct SQL of the
+ * same query, one of each per round (warm-up rounds first): all three see the
+ * same machine state, so no figure is taken in a quieter moment than another.
+ */
+async function timeRounds({ apiUrl, apiHeaders, bareUrl, bareHeaders, client, statement }, samples) {
+  const times = { api: [], bare: [], sql: [] };
+  let body;
+  const timed = async (kind, run) => {
     const started = performance.now();
-    await client.query(statement.text, statement.values);
-    const elapsed = performance.now() - started;
-    if (i >= WARMUP) times.push(elapsed);
+    const result = await run();
+    return { elapsed: performance.now() - started, result };
+  };
+  for (let i = 0; i < WARMUP + samples; i++) {
+    if (i % 50 === 0) checkDeadline('samples');
+    const api = await timed('api', () => httpGet(apiUrl, apiHeaders));
+    const bare = await timed('bare', () => httpGet(bareUrl, bareHeaders));
+    const sql = await timed('sql', () => client.query(statement.text, statement.values));
+    for (const [name, response] of [['api', api.result], ['bare server', bare.result]]) {
+      if (response.status !== 200) throw new Error(`${name}: ${apiUrl} answered ${response.status}: ${response.body.slice(0, 500)}`);
+    }
+    body = api.result.body;
+    if (i >= WARMUP) {
+      times.api.push(api.elapsed);
+      times.bare.push(bare.elapsed);
+      times.sql.push(sql.elapsed);
+    }
   }
-  return times.sort((a, b) => a - b);
+  for (const list of Object.values(times)) list.sort((x, y) => x - y);
+  return { ...times, body: JSON.parse(body) };
 }
 
 async function throughput(url, headers) {
@@ -209,6 +240,7 @@ async function throughput(url, headers) {
 }
 
 let app;
+let bare;
 /** Tokens this run created (revoked at the end). */
 const tokenIds = [];
 
@@ -219,7 +251,9 @@ async function main() {
     await ensureDatabase(server.serverUrl);
     const databaseUrl = withDatabase(server.serverUrl, DATABASE);
     app = startApp(databaseUrl);
+    bare = startBareServer(databaseUrl);
     const base = await app.ready;
+    const bareBase = await bare.ready;
     await loadData(databaseUrl);
     await sql.connect();
     await settleCounters(sql);
@@ -282,8 +316,10 @@ async function main() {
       const url = `${base}/api/cleanup-tasks?${new URLSearchParams(scenario.params)}`;
       const prepared = prepareTaskList(parseListQuery(scenario.params), scenario.scope ?? null, codec);
       const statement = listStatement(prepared.criteria, DEFAULT_TASK_LIST_OPTIONS);
-      const api = await timeApi(url, headers, SAMPLES);
-      const sqlTimes = await timeSql(sql, statement, SAMPLES);
+      const bareUrl = `${bareBase}/api/cleanup-tasks?${new URLSearchParams(scenario.params)}`;
+      const bareHeaders = scenario.scope ? { 'x-bench-scope': scenario.scope.join(',') } : {};
+      const times = await timeRounds({ apiUrl: url, apiHeaders: headers, bareUrl, bareHeaders, client: sql, statement }, SAMPLES);
+      const body = times.body;
       const rps = await throughput(url, headers);
       const { rows: plan } = await sql.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${statement.text}`, statement.values);
       explains.push(
@@ -294,18 +330,21 @@ async function main() {
       const result = {
         name: scenario.name,
         selective: Boolean(scenario.selective),
-        apiP50: percentile(api.times, 50),
-        apiP95: percentile(api.times, 95),
-        sqlP50: percentile(sqlTimes, 50),
-        sqlP95: percentile(sqlTimes, 95),
+        apiP50: percentile(times.api, 50),
+        apiP95: percentile(times.api, 95),
+        bareP50: percentile(times.bare, 50),
+        bareP95: percentile(times.bare, 95),
+        sqlP50: percentile(times.sql, 50),
+        sqlP95: percentile(times.sql, 95),
         rps,
-        total: api.body.pageInfo.total,
-        rows: api.body.data.length,
+        total: body.pageInfo.total,
+        rows: body.data.length,
         countedBy: statement.countedBy,
       };
       result.ratio = result.apiP95 / result.sqlP95;
+      result.bareRatio = result.bareP95 / result.sqlP95;
       results.push(result);
-      log(`${scenario.name}: api p95 ${ms(result.apiP95)} ms, sql p95 ${ms(result.sqlP95)} ms, ${rps.toFixed(0)} req/s`);
+      log(`${scenario.name}: api p95 ${ms(result.apiP95)} ms, bare p95 ${ms(result.bareP95)} ms, sql p95 ${ms(result.sqlP95)} ms, ${rps.toFixed(0)} req/s`);
     }
 
     mkdirSync(resolve(root, '.bench'), { recursive: true });
@@ -314,11 +353,12 @@ async function main() {
 
     const pad = (text, width) => String(text).padEnd(width);
     const lines = [
-      `bench:list — ${fact.tasks} tasks, ${fact.workspaces} workspaces; ${SAMPLES} sequential samples per figure; req/s: autocannon, 10 connections, ${SECONDS} s`,
-      `${pad('scenario', 52)}${pad('API p50', 9)}${pad('API p95', 9)}${pad('SQL p50', 9)}${pad('SQL p95', 9)}${pad('p95 ratio', 10)}${pad('req/s@10', 10)}${pad('total', 9)}count from`,
+      `bench:list — ${fact.tasks} tasks, ${fact.workspaces} workspaces; ${SAMPLES} rounds per scenario, each one API request, one bare-server request and one direct SQL run (node:http keep-alive client, one pg connection); req/s: autocannon, 10 connections, ${SECONDS} s`,
+      `bare = the same statement behind a bare node:http server (bench/list/bare-server.mjs): the floor of any HTTP service in front of this SQL on this machine`,
+      `${pad('scenario', 52)}${pad('API p50', 9)}${pad('API p95', 9)}${pad('bare p50', 10)}${pad('bare p95', 10)}${pad('SQL p50', 9)}${pad('SQL p95', 9)}${pad('API/SQL p95', 13)}${pad('bare/SQL p95', 14)}${pad('req/s@10', 10)}${pad('total', 9)}count from`,
       ...results.map(
         (r) =>
-          `${pad(r.name, 52)}${pad(ms(r.apiP50), 9)}${pad(ms(r.apiP95), 9)}${pad(ms(r.sqlP50), 9)}${pad(ms(r.sqlP95), 9)}${pad(`${r.ratio.toFixed(2)}x`, 10)}${pad(r.rps.toFixed(0), 10)}${pad(r.total, 9)}${r.countedBy}`,
+          `${pad(r.name, 52)}${pad(ms(r.apiP50), 9)}${pad(ms(r.apiP95), 9)}${pad(ms(r.bareP50), 10)}${pad(ms(r.bareP95), 10)}${pad(ms(r.sqlP50), 9)}${pad(ms(r.sqlP95), 9)}${pad(`${r.ratio.toFixed(2)}x`, 13)}${pad(`${r.bareRatio.toFixed(2)}x`, 14)}${pad(r.rps.toFixed(0), 10)}${pad(r.total, 9)}${r.countedBy}`,
       ),
     ];
     const page1 = results.find((r) => r.name.startsWith('unfiltered page 1'));
@@ -337,6 +377,8 @@ async function main() {
       await sql.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]).catch(() => undefined);
     }
     await sql.end().catch(() => undefined);
+    agent.destroy();
+    await bare?.stop();
     await app?.stop();
     await server.stop();
   }
@@ -345,6 +387,7 @@ async function main() {
 const watchdog = setTimeout(() => {
   log('deadline passed; exiting');
   app?.kill();
+  bare?.kill();
   process.exit(2);
 }, Math.max(0, DEADLINE - Date.now()) + 60_000);
 watchdog.unref();

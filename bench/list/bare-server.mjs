@@ -1,0 +1,62 @@
+// The floor for bench:list: the list statement served by a bare node:http
+// server over a pg pool, in a process of its own: the same SQL, the same body
+// (tasks' JSON from PostgreSQL plus pageInfo with signed cursors), but no
+// Nest, Express, middleware or authentication. What it adds to the direct SQL
+// is the process hop itself (one more loopback round trip and wake-up on each
+// side); what the API adds beyond it is the framework's.
+//
+// Usage: node bench/list/bare-server.mjs <database url> <cursor secret> — prints
+// "listening on http://127.0.0.1:<port>" and serves until SIGTERM. Every caller
+// is an admin, unless the header `x-bench-scope` lists workspace ids (a member).
+import { Buffer } from 'node:buffer';
+import http from 'node:http';
+import { resolve } from 'node:path';
+import pg from 'pg';
+
+const dist = resolve(import.meta.dirname, '../../dist/apps/api');
+const { CursorCodec, cursorValuesOf } = await import(`${dist}/libs/query-dsl/src/index.js`);
+const { parseListQuery } = await import(`${dist}/libs/cleanup-tasks/src/dto/list-cleanup-tasks.query.js`);
+const { prepareTaskList } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.service.js`);
+const { listStatement } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
+const { CLEANUP_TASK_QUERY_FIELDS } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.query-fields.js`);
+
+const [databaseUrl, secret] = process.argv.slice(2);
+// The app's pool settings that matter for plans (see libs/database data-source-options).
+const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, options: '-c random_page_cost=1.1' });
+const codec = new CursorCodec(secret);
+
+async function page(url, scope) {
+  const { criteria, fingerprint } = prepareTaskList(parseListQuery(Object.fromEntries(url.searchParams)), scope, codec);
+  const statement = listStatement(criteria);
+  const { rows } = await pool.query({ text: statement.text, values: statement.values });
+  const tasks = rows[0].task === null ? [] : rows.map((row) => row.task);
+  const resolved = statement.plan.resolvePage(tasks, { hasPrevious: rows[0].has_previous, hasNext: rows[0].has_next });
+  const cursor = (task) => (task === undefined ? null : codec.encode(cursorValuesOf(JSON.parse(task), criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint));
+  const pageInfo = {
+    total: Number(rows[0].total),
+    hasNextPage: resolved.hasNextPage,
+    hasPreviousPage: resolved.hasPreviousPage,
+    startCursor: cursor(resolved.rows[0]),
+    endCursor: cursor(resolved.rows[resolved.rows.length - 1]),
+  };
+  return `{"data":[${resolved.rows.join(',')}],"pageInfo":${JSON.stringify(pageInfo)}}`;
+}
+
+const server = http.createServer((request, response) => {
+  const scope = request.headers['x-bench-scope'];
+  page(new URL(request.url, 'http://localhost'), typeof scope === 'string' ? scope.split(',') : null).then(
+    (body) => {
+      response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      response.end(body);
+    },
+    (error) => {
+      response.writeHead(500, { 'content-type': 'text/plain' });
+      response.end(String(error?.message ?? error));
+    },
+  );
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(`listening on http://127.0.0.1:${server.address().port}\n`));
+process.once('SIGTERM', () => {
+  server.close();
+  pool.end().finally(() => process.exit(0));
+});
