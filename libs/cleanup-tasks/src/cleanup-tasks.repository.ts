@@ -110,7 +110,8 @@ export interface TaskListStatement {
  *   `matches`), and their number decides the plan at run time:
  *     at most enumerateBelow: that IS the exact total; the page is the top of
  *       `matches` past the cursors (a top-N sort of a few thousand rows in
- *       memory) and the probes are EXISTS over `matches`: one pass in all;
+ *       memory; `matches` holds only the sort keys, the page's rows are then
+ *       read by id) and the probes are EXISTS over `matches`: one pass in all;
  *     more: the total is a count(*) of its own and the page walks an index in
  *       sort order (`info.total > enumerateBelow`); the enumeration stopped at
  *       the cap, so its cost is bounded.
@@ -123,7 +124,7 @@ export interface TaskListStatement {
  *   enumeration has no ORDER BY, so PostgreSQL plans it for its first rows
  *   without an index walk (hash the few matching children, look their
  *   parents up; or merge-join ids for large sets). Measured on 1M tasks:
- *   `children.some failed` (2,442 parents) 17 → 9 ms; large sets pay the
+ *   `children.some failed` (2,442 parents) 17 → 10 ms; large sets pay the
  *   capped enumeration on top of their count (3–70 ms next to 100–540 ms).
  *   Plain column filters keep the single ordered page: their estimates are
  *   good and the indexes serve them in order.
@@ -181,17 +182,21 @@ export function listStatement(criteria: TaskListCriteria, options: TaskListOptio
     const cap = options.enumerateBelow;
     if (!Number.isSafeInteger(cap) || cap < 0) throw new Error('enumerateBelow must be a non-negative integer');
     const small = `m.n <= ${cap}`;
+    // The matches keep only what sorting, cursors and probes read (the sort
+    // keys, ending with the id); the page's rows are read by id afterwards.
+    const sortKeys = [...new Set(criteria.orderBy.map((item) => spec.fields[item.field].column))].map((column) => `"t0"."${column}"`).join(', ');
     const probe = (bound: string | null, probeSql: string | undefined) =>
       bound === null || probeSql === undefined ? 'NULL::boolean' : `CASE WHEN ${small} THEN EXISTS (SELECT 1 FROM matches AS t0 WHERE ${bound}) ELSE ${probeSql} END`;
     ctes =
-      `matches AS MATERIALIZED (SELECT ${columns} FROM cleanup_tasks AS t0 WHERE (${plan.where.sql}) LIMIT ${cap + 1}), ` +
+      `matches AS MATERIALIZED (SELECT ${sortKeys} FROM cleanup_tasks AS t0 WHERE (${plan.where.sql}) LIMIT ${cap + 1}), ` +
       `info AS MATERIALIZED (SELECT CASE WHEN ${small} THEN m.n ELSE (${countSql})::bigint END AS total, ` +
       `${probe(plan.probeBounds.hasPrevious, plan.hasPreviousProbe?.sql)} AS has_previous, ${probe(plan.probeBounds.hasNext, plan.hasNextProbe?.sql)} AS has_next ` +
       `FROM (SELECT count(*) AS n FROM matches) AS m)`;
     page =
       `(SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND info.total > ${cap} ORDER BY ${plan.orderBySql} LIMIT ${limit}) ` +
       `UNION ALL ` +
-      `(SELECT ${columns} FROM matches AS t0 WHERE (${plan.cursorBounds.sql}) AND info.total BETWEEN 1 AND ${cap} ORDER BY ${plan.orderBySql} LIMIT ${limit})`;
+      `(SELECT ${columns} FROM (SELECT "t0"."id" FROM matches AS t0 WHERE (${plan.cursorBounds.sql}) AND info.total BETWEEN 1 AND ${cap} ` +
+      `ORDER BY ${plan.orderBySql} LIMIT ${limit}) AS k JOIN cleanup_tasks AS t0 ON "t0"."id" = k.id)`;
   } else {
     ctes = `info AS MATERIALIZED (SELECT (${countSql})::bigint AS total, ${probes})`;
     page =

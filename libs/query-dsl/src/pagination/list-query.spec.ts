@@ -70,6 +70,25 @@ describe('planListQuery', () => {
     );
   });
 
+  it('exposes the cursor bounds and the probes\' bounds on their own, for paging a set already narrowed to `where`', () => {
+    const filter = parseFilter({ size: { eq: 1 } }, spec);
+    const first = planListQuery({ ...base, filter });
+    expect(first.cursorBounds.sql).toBe('TRUE');
+    expect(first.probeBounds).toEqual({ hasPrevious: null, hasNext: null });
+
+    const sut = planListQuery({ ...base, filter, after: [T, 'a'], before: [T, 'z'] });
+    expect(sut.cursorBounds.sql).toBe('(("t0"."created_at", "t0"."id") > (CAST(:p2 AS timestamptz), :p3) AND ("t0"."created_at", "t0"."id") < (CAST(:p4 AS timestamptz), :p5))');
+    expect(sut.probeBounds).toEqual({
+      hasPrevious: '("t0"."created_at", "t0"."id") <= (CAST(:p6 AS timestamptz), :p7)',
+      hasNext: '("t0"."created_at", "t0"."id") >= (CAST(:p8 AS timestamptz), :p9)',
+    });
+    // The probes are exactly `where` AND these bounds; the page is `where` AND the cursor bounds.
+    expect(sut.hasPreviousProbe?.sql).toContain(`AND ${sut.probeBounds.hasPrevious})`);
+    expect(sut.hasNextProbe?.sql).toContain(`AND ${sut.probeBounds.hasNext})`);
+    expect(sut.pageWhere.sql).toContain(sut.cursorBounds.sql.slice(1, -1));
+    expect(sut.params).toMatchObject({ p2: T, p3: 'a', p4: T, p5: 'z', p6: T, p7: 'a', p8: T, p9: 'z' });
+  });
+
   it('with both cursors pages forward between them and probes both sides', () => {
     const sut = planListQuery({ ...base, after: [T, 'a'], before: [T, 'z'] });
     expect(sut.direction).toBe('forward');
