@@ -8,8 +8,9 @@
 // way the data lives in the database `cleanup_tasks_bench`, loaded once
 // (SQL generate_series, ~40 s) and reused while its marker matches.
 //
-// Knobs: BENCH_ROWS (1000000), BENCH_SAMPLES (300 sequential requests and
-// SQL runs per scenario, at least 200), BENCH_SECONDS (5 s of autocannon at 10
+// Knobs: BENCH_ROWS (1000000), BENCH_SAMPLES (500 rounds per scenario, each
+// one API request, one bare-server request and one direct SQL run; at least
+// 200), BENCH_SECONDS (5 s of autocannon at 10
 // connections per scenario), BENCH_DEADLINE_SECONDS (900: the whole run).
 // Every loop is bounded in count and by the deadline; everything started here
 // is stopped here.
@@ -26,7 +27,7 @@ const root = resolve(import.meta.dirname, '../..');
 const dist = resolve(root, 'dist/apps/api');
 const env = process.env;
 const ROWS = Number(env.BENCH_ROWS ?? 1_000_000);
-const SAMPLES = Math.max(200, Number(env.BENCH_SAMPLES ?? 300));
+const SAMPLES = Math.max(200, Number(env.BENCH_SAMPLES ?? 500));
 const SECONDS = Math.max(1, Number(env.BENCH_SECONDS ?? 5));
 const DEADLINE = Date.now() + 1000 * Number(env.BENCH_DEADLINE_SECONDS ?? 900);
 const DATABASE = 'cleanup_tasks_bench';
