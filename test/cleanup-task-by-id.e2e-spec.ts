@@ -37,6 +37,24 @@ describe('Get [GET /api/cleanup-tasks/{id}]', () => {
     expect(response.headers['www-authenticate']).toMatch(/^Bearer/);
   });
 
+  it('takes the token only from the Authorization header, never from an access_token parameter (401, nothing done)', async () => {
+    const detail = expect.stringContaining('Authorization: Bearer');
+    const inQuery = await request(sut.server).get(`/api/cleanup-tasks/${alphaTask}?access_token=${sut.tokens.admin}`);
+    expect(inQuery.status).toBe(401);
+    expect(inQuery.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(inQuery.body).toMatchObject({ status: 401, detail });
+    const both = await request(sut.server).get(`/api/cleanup-tasks/${alphaTask}?access_token=${sut.tokens.admin}`).auth(sut.tokens.admin, { type: 'bearer' });
+    expect(both.status).toBe(401);
+
+    const before = await sut.dataSource.query('SELECT count(*)::int AS n FROM cleanup_tasks');
+    const inBody = await request(sut.server)
+      .post('/api/cleanup-tasks')
+      .send({ access_token: sut.tokens.admin, resourceType: 'delete_workspace', resourceId: 'ws_body', workspaceId: 'ws_body' });
+    expect(inBody.status).toBe(401);
+    expect(inBody.body).toMatchObject({ status: 401, detail });
+    expect(await sut.dataSource.query('SELECT count(*)::int AS n FROM cleanup_tasks')).toEqual(before);
+  });
+
   it('answers 401 for a revoked token', async () => {
     const response = await request(sut.server).get(`/api/cleanup-tasks/${alphaTask}`).auth(sut.tokens.revoked, { type: 'bearer' });
     expect(response.status).toBe(401);

@@ -27,7 +27,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1.0.0')
     .setLicense('Proprietary', 'https://example.com/license')
     .addServer('/', 'This server')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A token from `POST /api/tokens` or the first start (`ctk_…`).' }, BEARER_SCHEME)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A token from `POST /api/tokens` or the first start (`ctk_…`), in the Authorization header only (an `access_token` parameter is refused).' }, BEARER_SCHEME)
     .addTag('Cleanup Tasks', 'Inspect and steer cleanup work.')
     .addTag('Tokens', 'Admin: issue, list and revoke bearer tokens.')
     .addTag('Health', 'Liveness and readiness probes (no token).')

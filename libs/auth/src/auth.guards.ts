@@ -4,6 +4,12 @@ import { AuthGuard } from '@nestjs/passport';
 import { ALLOWED_ROLES_KEY, describeRoles, IS_PUBLIC_KEY } from './auth.decorators';
 import type { Principal, Role } from './principal';
 
+const MISSING_TOKEN = 'A valid bearer token is required: send `Authorization: Bearer <token>`.';
+
+function carriesAccessToken(source: unknown): boolean {
+  return typeof source === 'object' && source !== null && Object.hasOwn(source, 'access_token');
+}
+
 /** Global: every route needs a valid bearer token unless marked `@Public()`. */
 @Injectable()
 export class BearerAuthGuard extends AuthGuard('bearer') {
@@ -13,12 +19,21 @@ export class BearerAuthGuard extends AuthGuard('bearer') {
 
   override canActivate(context: ExecutionContext) {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
-    return isPublic ? true : super.canActivate(context);
+    if (isPublic) return true;
+    // passport-http-bearer also takes `access_token` from the query string or
+    // the body (RFC 6750 §2.2–2.3). Not here: URLs end up in proxy and access
+    // logs, and the contract asks for the header.
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; query?: unknown; body?: unknown }>();
+    if (carriesAccessToken(request.query) || carriesAccessToken(request.body)) {
+      throw new UnauthorizedException('Tokens are accepted only in the `Authorization: Bearer <token>` header, not as an `access_token` parameter.');
+    }
+    if (request.headers.authorization === undefined) throw new UnauthorizedException(MISSING_TOKEN);
+    return super.canActivate(context);
   }
 
   override handleRequest<TUser = Principal>(error: unknown, user: TUser | false): TUser {
     if (error || !user) {
-      throw new UnauthorizedException('A valid bearer token is required: send `Authorization: Bearer <token>`.');
+      throw new UnauthorizedException(MISSING_TOKEN);
     }
     return user;
   }
