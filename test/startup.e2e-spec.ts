@@ -118,7 +118,23 @@ describe('Start-up [npm start]', () => {
       const again = await fetch(`${base2}/api/cleanup-tasks/${task.id}`, { headers: { authorization: `Bearer ${secret}` } });
       expect(again.status).toBe(200);
     }
-    second.child.kill('SIGTERM');
+
+    // While it runs, a third start on the same data directory stops with a
+    // clear message instead of stopping the second one's PostgreSQL.
+    const third = launch({ PORT: '0', EMBEDDED_POSTGRES_DIR: dataDir, EMBEDDED_POSTGRES_PORT: pgPort });
+    expect(await within(third.exited, 30_000, 'still running')).not.toBe(0);
+    expect(third.output()).toContain('is in use by another running process');
+    expect((await fetch(`${base2}/health/ready`)).status).toBe(200);
+
+    // Killed with SIGKILL, the second leaves its PostgreSQL orphaned: the next start stops that and starts afresh.
+    second.child.kill('SIGKILL');
     await second.exited;
-  }, 180_000);
+    expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(true);
+    const fourth = launch({ PORT: '0', EMBEDDED_POSTGRES_DIR: dataDir, EMBEDDED_POSTGRES_PORT: pgPort });
+    const [, base4] = await waitFor(fourth, /listening on (http:\/\/\S+)/, 60_000);
+    const afterCrash = await fetch(`${base4}/api/cleanup-tasks/${task.id}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(afterCrash.status).toBe(200);
+    fourth.child.kill('SIGTERM');
+    await fourth.exited;
+  }, 240_000);
 });

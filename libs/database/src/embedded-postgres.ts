@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -99,16 +99,50 @@ export function quoteIdentifier(name: string): string {
 /**
  * A process killed with SIGKILL leaves its PostgreSQL child running and the
  * port taken. Stop that orphan (fast shutdown) before starting a new server.
+ * A server whose parent is still alive belongs to another running process
+ * (a second `npm start`, a concurrent test run): that is an error, not an
+ * orphan to stop.
  */
 async function stopOrphanedPostmaster(dataDir: string, onLog?: (message: string) => void): Promise<void> {
   const pidFile = join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const owner = parentOf(pid);
+  if (owner !== undefined && owner !== process.pid && isNodeProcess(owner)) {
+    throw new Error(
+      `The embedded PostgreSQL in ${dataDir} is in use by another running process (postmaster ${pid}, started by pid ${owner}). ` +
+        'Stop that process, or give this one a data directory and port of its own.',
+    );
+  }
   onLog?.(`stopping orphaned PostgreSQL (pid ${pid}) left on ${dataDir}`);
   process.kill(pid, 'SIGINT');
   for (let waited = 0; waited < 15_000 && isAlive(pid); waited += 100) {
     await sleep(100);
+  }
+}
+
+/**
+ * Whether `pid` runs this Node binary: the owner of a live embedded server.
+ * An orphan's parent is whatever adopted it (init, a subreaper), never that.
+ */
+function isNodeProcess(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`) === realpathSync(process.execPath);
+  } catch {
+    return false;
+  }
+}
+
+/** The parent pid of `pid` (Linux /proc); undefined where that cannot be read. */
+function parentOf(pid: number): number | undefined {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may contain spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number.parseInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '', 10);
+    return Number.isInteger(ppid) ? ppid : undefined;
+  } catch {
+    return undefined;
   }
 }
 
