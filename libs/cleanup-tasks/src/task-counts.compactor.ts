@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { PeriodicJob } from '@app/common';
 import { CleanupTasksRepository } from './cleanup-tasks.repository';
 
 /** How often deltas are folded into the counters; readers sum at most this much of them. */
@@ -15,28 +16,22 @@ export const COUNTS_COMPACTION_INTERVAL_MS = 2000;
 @Injectable()
 export class CleanupTaskCountsCompactor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(CleanupTaskCountsCompactor.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly job: PeriodicJob;
 
-  constructor(private readonly repository: CleanupTasksRepository) {}
+  constructor(repository: CleanupTasksRepository) {
+    this.job = new PeriodicJob(() => repository.compactTaskCounts(), {
+      name: 'cleanup-tasks:counts-compaction',
+      everyMs: COUNTS_COMPACTION_INTERVAL_MS,
+      onError: (error) => this.logger.warn({ err: error }, 'task counters compaction failed; retrying at the next tick'),
+    });
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.tick(), COUNTS_COMPACTION_INTERVAL_MS);
-    this.timer.unref();
+    this.job.start();
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  private tick(): void {
-    if (this.running || !this.timer) return;
-    this.running = this.repository
-      .compactTaskCounts()
-      .then(() => undefined)
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'task counters compaction failed; retrying at the next tick'))
-      .finally(() => (this.running = undefined));
+  /** Stops the timer and waits for a compaction in progress. */
+  onModuleDestroy(): Promise<void> {
+    return this.job.stop();
   }
 }

@@ -8,3 +8,4 @@ export * from './logging/logger';
 export * from './openapi/problem-details.dto';
 export * from './openapi/api-problem.decorator';
 export * from './validation/validation-pipe';
+export * from './timing/periodic-job';

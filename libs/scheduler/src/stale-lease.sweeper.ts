@@ -1,12 +1,12 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJob } from '@app/common';
 import { SchedulerSettings } from './scheduler-settings';
 import { TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
 
 /** Advisory lock key of the sweep: one process sweeps at a time. */
 export const STALE_LEASE_SWEEP_LOCK = 0x43_54_53_4c; // 'CTSL'
-const INTERVAL_NAME = 'cleanup-tasks:stale-lease-sweep';
 const BATCH = 500;
 const MAX_BATCHES = 10;
 
@@ -26,21 +26,36 @@ export interface StaleLeaseSweepResult {
 @Injectable()
 export class StaleLeaseSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('StaleLeaseSweeper');
-  private busy = false;
+  private readonly job: PeriodicJob;
 
   constructor(
     private readonly settings: SchedulerSettings,
     private readonly queue: TaskQueueRepository,
     private readonly settlement: TaskSettlement,
-    private readonly schedulerRegistry: SchedulerRegistry,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.schedulerRegistry.addInterval(INTERVAL_NAME, setInterval(() => void this.sweepQuietly(), this.settings.leaseSweepIntervalMs));
+    schedulerRegistry: SchedulerRegistry,
+  ) {
+    this.job = new PeriodicJob(
+      async () => {
+        const { requeued, failed } = await this.sweep();
+        if (requeued + failed > 0) this.logger.warn(`expired leases: ${requeued} task(s) due again, ${failed} failed (no attempts left)`);
+      },
+      {
+        name: 'cleanup-tasks:stale-lease-sweep',
+        everyMs: settings.leaseSweepIntervalMs,
+        registry: schedulerRegistry,
+        onError: (error) =>
+          this.logger.warn(`stale-lease sweep failed; next one in ${settings.leaseSweepIntervalMs} ms: ${error instanceof Error ? error.message : String(error)}`),
+      },
+    );
   }
 
-  beforeApplicationShutdown(): void {
-    if (this.schedulerRegistry.doesExist('interval', INTERVAL_NAME)) this.schedulerRegistry.deleteInterval(INTERVAL_NAME);
+  onApplicationBootstrap(): void {
+    this.job.start();
+  }
+
+  /** Stops the timer and waits for a sweep in progress. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.job.stop();
   }
 
   async sweep(): Promise<StaleLeaseSweepResult> {
@@ -64,16 +79,4 @@ export class StaleLeaseSweeper implements OnApplicationBootstrap, BeforeApplicat
     return { skipped: !acquired, requeued: result?.requeued ?? 0, failed: result?.failed ?? 0 };
   }
 
-  private async sweepQuietly(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      const { requeued, failed } = await this.sweep();
-      if (requeued + failed > 0) this.logger.warn(`expired leases: ${requeued} task(s) due again, ${failed} failed (no attempts left)`);
-    } catch (error) {
-      this.logger.warn(`stale-lease sweep failed; next one in ${this.settings.leaseSweepIntervalMs} ms: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      this.busy = false;
-    }
-  }
 }

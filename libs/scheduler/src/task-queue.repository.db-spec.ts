@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { buildDataSourceOptions } from '@app/database';
 import { createTestDatabase, insertTasks } from '../../../test/support/test-app';
 import { DUE_TASKS_CHANNEL } from './due-task.listener';
@@ -266,7 +267,7 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
   describe('sweeps', () => {
     const settings = (overrides: Partial<SchedulerSettings> = {}) =>
       Object.assign(new SchedulerSettings(), { maxAttempts: 2, leaseSweepIntervalMs: 1000, retention: { enabled: true, days: 30, sweepIntervalMs: 3_600_000 }, ...overrides });
-    const registry = { addInterval: () => undefined, doesExist: () => false, deleteInterval: () => undefined } as never;
+    const registry = new SchedulerRegistry();
 
     it('re-queues expired leases, and fails those out of attempts together with their waiting parent', async () => {
       const [parent] = await insertTasks(dataSource, [{}]);
@@ -318,6 +319,31 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       expect(ids).not.toContain(oldChild);
       expect(ids).toEqual(expect.arrayContaining([oldFailedRoot, recentRoot]));
       expect(ids).toHaveLength(3);
+    });
+
+    it('purges on its own timers once the application has started, and only when retention is on', async () => {
+      const old = new Date(Date.now() - 40 * 86_400_000);
+      const [oldRoot] = await insertTasks(dataSource, [{ status: 'completed', completedAt: old }]);
+      const schedulerRegistry = new SchedulerRegistry();
+      const exists = async () => (await dataSource.query('SELECT 1 FROM cleanup_tasks WHERE id = $1', [oldRoot])).length > 0;
+
+      const off = new RetentionSweeper(settings({ retention: { enabled: false, days: 30, sweepIntervalMs: 50 } }), sut, schedulerRegistry);
+      off.onApplicationBootstrap();
+      expect(schedulerRegistry.getTimeouts()).toEqual([]);
+      expect(schedulerRegistry.getIntervals()).toEqual([]);
+
+      const on = new RetentionSweeper(settings({ retention: { enabled: true, days: 30, sweepIntervalMs: 50 } }), sut, schedulerRegistry);
+      on.onApplicationBootstrap();
+      try {
+        expect(schedulerRegistry.getTimeouts()).toEqual(['cleanup-tasks:retention-sweep:first']);
+        for (let waited = 0; waited < 5000 && (await exists()); waited += 25) await new Promise((resolve) => setTimeout(resolve, 25));
+        expect(await exists()).toBe(false);
+        expect(schedulerRegistry.getIntervals()).toEqual(['cleanup-tasks:retention-sweep']);
+      } finally {
+        await on.beforeApplicationShutdown();
+      }
+      expect(schedulerRegistry.getIntervals()).toEqual([]);
+      expect(schedulerRegistry.getTimeouts()).toEqual([]);
     });
   });
 
