@@ -266,6 +266,7 @@ async function main() {
       SELECT (SELECT count(*) FROM cleanup_tasks) AS tasks,
              (SELECT count(DISTINCT workspace_id) FROM cleanup_tasks) AS workspaces,
              (SELECT source_event_id FROM cleanup_tasks WHERE workspace_id = 'ws_0040' AND parent_id IS NULL ORDER BY id LIMIT 1) AS event,
+             (SELECT resource_id FROM cleanup_tasks WHERE workspace_id = 'ws_0040' AND resource_type = 'delete_app' ORDER BY id LIMIT 1) AS app,
              (SELECT current_setting('server_version')) AS version,
              (SELECT current_setting('shared_buffers')) AS shared_buffers,
              (SELECT current_setting('random_page_cost')) AS random_page_cost`);
@@ -302,6 +303,11 @@ async function main() {
       {
         name: 'selective: one event tree, unfinished, newest first',
         params: { source_event_id: fact.event, filter: JSON.stringify({ status: { neq: 'completed' } }), orderBy: JSON.stringify([{ createdAt: 'desc' }]), limit: '50' },
+        selective: true,
+      },
+      {
+        name: 'selective: one resource id',
+        params: { filter: JSON.stringify({ resourceId: { eq: fact.app } }) },
         selective: true,
       },
       { name: 'unfiltered page 1 + total', params: { limit: '100' } },
