@@ -58,6 +58,39 @@ describe('Errors are RFC 9457 problem+json', () => {
   });
 });
 
+describe('Caching', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await createTestApp();
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  it('tells browsers and proxies not to store API answers (tasks, token secrets, errors), but lets the docs be cached', async () => {
+    const admin = (test: request.Test) => test.auth(sut.tokens.admin, { type: 'bearer' });
+    const answers = [
+      await admin(request(sut.server).get('/api/cleanup-tasks')),
+      await admin(request(sut.server).post('/api/tokens').send({ name: 'cache check', role: 'member', workspaceIds: ['ws_a'] })),
+      await request(sut.server).get('/api/cleanup-tasks'),
+      await request(sut.server).get('/health/live'),
+    ];
+    const noStore = expect.stringMatching(/(^|[ ,])no-store($|,)/);
+    expect(answers.map((response) => [response.status, response.headers['cache-control']])).toEqual([
+      [200, noStore],
+      [201, noStore],
+      [401, noStore],
+      [200, noStore],
+    ]);
+    for (const path of ['/api/docs', '/api/docs-json']) {
+      const docs = await request(sut.server).get(path);
+      expect(docs.status).toBe(200);
+      expect(docs.headers['cache-control'] ?? '').not.toContain('no-store');
+    }
+  });
+});
+
 describe('Rate limiting', () => {
   let sut: TestApp;
 

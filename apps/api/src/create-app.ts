@@ -3,10 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import { createLogger } from '@app/common';
 import helmet from 'helmet';
 import { AppModule, type AppModuleOptions } from './app.module';
+import { noStoreExceptUnder } from './http/cache-control';
 import { CleanupTasksExpressAdapter, rejectLongRequestLines } from './http/http-server';
 import { createRateLimiter } from './http/rate-limit';
 import { requestContext } from './http/request-context';
-import { buildOpenApiDocument, setupSwaggerUi } from './openapi';
+import { buildOpenApiDocument, DOCS_JSON_PATH, DOCS_PATH, setupSwaggerUi } from './openapi';
 
 /**
  * The configured application, not yet listening: used by `main.ts` and by
@@ -27,6 +28,7 @@ export async function createApp(options: AppModuleOptions): Promise<NestExpressA
   app.use(createRateLimiter(options.config.RATE_LIMIT_PER_MINUTE));
   // Swagger UI runs inline scripts and styles; the API itself returns JSON only.
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
+  app.use(noStoreExceptUnder(`/${DOCS_PATH}`, `/${DOCS_JSON_PATH}`));
   app.useBodyParser('json', { limit: '64kb', type: ['application/json', 'application/*+json'] });
   setupSwaggerUi(app, buildOpenApiDocument(app));
   return app;
