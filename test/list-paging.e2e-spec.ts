@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { CursorCodec } from '@app/query-dsl';
 import { CleanupTasksRepository } from '@app/cleanup-tasks/cleanup-tasks.repository';
+import { CleanupTasksService } from '@app/cleanup-tasks/cleanup-tasks.service';
 import { CURSOR_SECRET_NAME, loadCursorSecret } from '@app/cleanup-tasks/cursor-secret.provider';
 import { validateEnvironment } from '@app/common';
 import { createTestApp, insertTasks, type TestApp } from './support/test-app';
@@ -120,6 +121,14 @@ describe('List [GET /api/cleanup-tasks] keyset paging and exact totals', () => {
 
   it('serves identical pages whether it walks an index or enumerates the matches (the run-time branch)', async () => {
     const repository = sut.app.get(CleanupTasksRepository);
+    // The repository the endpoint uses is the one tuned here (one instance per application).
+    expect((sut.app.get(CleanupTasksService) as unknown as { repository: unknown }).repository).toBe(repository);
+    const statements: string[] = [];
+    const query = repository['pool'].query.bind(repository['pool']);
+    const spy = jest.spyOn(repository['pool'], 'query').mockImplementation(((config: { text: string }, ...rest: unknown[]) => {
+      statements.push(config.text);
+      return (query as (...args: unknown[]) => unknown)(config, ...rest);
+    }) as never);
     // Only filters with relation traversal take the run-time branch.
     const queries: Record<string, unknown>[] = [
       { limit: '4', filter: { children: { none: {} } } },
@@ -142,7 +151,11 @@ describe('List [GET /api/cleanup-tasks] keyset paging and exact totals', () => {
       const byEnumeration = await walk(1_000_000);
       expect(byEnumeration).toEqual(byIndex);
       expect(byIndex[0].forward.length).toBeGreaterThan(3);
+      // Both settings reached the statement.
+      expect(statements.some((text) => text.includes('LIMIT 1), info AS'))).toBe(true);
+      expect(statements.some((text) => text.includes('LIMIT 1000001), info AS'))).toBe(true);
     } finally {
+      spy.mockRestore();
       repository.listOptions.enumerateBelow = 5000;
     }
   });

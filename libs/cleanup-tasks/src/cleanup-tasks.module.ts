@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { CleanupTaskOperationsController } from './cleanup-task-operations.controller';
 import { CleanupTaskOperationsService } from './cleanup-task-operations.service';
 import { CleanupTasksController } from './cleanup-tasks.controller';
-import { CleanupTasksRepository } from './cleanup-tasks.repository';
 import { CleanupTasksService } from './cleanup-tasks.service';
 import { cursorCodecProvider } from './cursor-secret.provider';
 import { TaskCountsModule } from './task-counts.module';
@@ -11,7 +10,7 @@ import { TaskTreeRepository } from './task-tree.repository';
 @Module({
   imports: [TaskCountsModule],
   controllers: [CleanupTasksController, CleanupTaskOperationsController],
-  providers: [CleanupTasksRepository, CleanupTasksService, TaskTreeRepository, CleanupTaskOperationsService, cursorCodecProvider],
+  providers: [CleanupTasksService, TaskTreeRepository, CleanupTaskOperationsService, cursorCodecProvider],
   exports: [CleanupTasksService],
 })
 export class CleanupTasksModule {}

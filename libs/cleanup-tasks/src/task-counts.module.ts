@@ -9,5 +9,7 @@ import { CleanupTaskCountsCompactor } from './task-counts.compactor';
  */
 @Module({
   providers: [CleanupTasksRepository, CleanupTaskCountsCompactor],
+  // One repository per application: the list module uses this one.
+  exports: [CleanupTasksRepository],
 })
 export class TaskCountsModule {}
