@@ -250,3 +250,43 @@ describe('List [GET /api/cleanup-tasks] under hostile input: 400 or a harmless 2
     expect(page.pageInfo.total).toBe(1);
   });
 });
+
+describe('List queries past LIST_QUERY_TIMEOUT_MS', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await createTestApp({ env: { LIST_QUERY_TIMEOUT_MS: '300' } });
+    await insertTasks(sut.dataSource, [{}, {}]);
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  it('are cancelled in PostgreSQL and answered 504 problem+json (query-timeout) saying how to narrow them; the next one is served', async () => {
+    // A transaction holding the table blocks the list's statement until PostgreSQL cancels it.
+    const blocker = sut.dataSource.createQueryRunner();
+    await blocker.connect();
+    let response: request.Response;
+    const started = Date.now();
+    try {
+      await blocker.startTransaction();
+      await blocker.query('LOCK TABLE cleanup_tasks IN ACCESS EXCLUSIVE MODE');
+      response = await request(sut.server).get('/api/cleanup-tasks').auth(sut.tokens.admin, { type: 'bearer' });
+    } finally {
+      if (blocker.isTransactionActive) await blocker.rollbackTransaction();
+      await blocker.release();
+    }
+    expect(response.body).toMatchObject({ limitMs: 300 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(response.status).toBe(504);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({ status: 504, code: 'query-timeout', limitMs: 300, detail: expect.stringContaining('Narrow it') });
+    expect(JSON.stringify(response.body)).not.toMatch(/SELECT|cleanup_tasks|statement/i);
+
+    const again = await listPage(sut, sut.tokens.admin, {});
+    expect(again.pageInfo.total).toBe(2);
+    // Other queries do not share the list's limit: a by-id look-up has none.
+    const [row] = await sut.dataSource.query(`SELECT setting FROM pg_settings WHERE name = 'statement_timeout'`);
+    expect(row.setting).toBe('0');
+  });
+});

@@ -124,8 +124,9 @@ describe('List [GET /api/cleanup-tasks] keyset paging and exact totals', () => {
     // The repository the endpoint uses is the one tuned here (one instance per application).
     expect((sut.app.get(CleanupTasksService) as unknown as { repository: unknown }).repository).toBe(repository);
     const statements: string[] = [];
-    const query = repository['pool'].query.bind(repository['pool']);
-    const spy = jest.spyOn(repository['pool'], 'query').mockImplementation(((config: { text: string }, ...rest: unknown[]) => {
+    const pool = repository['listPool'];
+    const query = pool.query.bind(pool);
+    const spy = jest.spyOn(pool, 'query').mockImplementation(((config: { text: string }, ...rest: unknown[]) => {
       statements.push(config.text);
       return (query as (...args: unknown[]) => unknown)(config, ...rest);
     }) as never);

@@ -51,6 +51,12 @@ export class CleanupTasksController {
     errors: [{ path: 'filter.OR[1].attempts.gt', message: 'expected integer' }],
   })
   @ApiProblem(414, 'The request line is longer than 64 KiB.')
+  @ApiProblem(504, 'The query ran past `LIST_QUERY_TIMEOUT_MS` (15 s by default) and was cancelled; `detail` says how to narrow it.', {
+    code: 'query-timeout',
+    title: 'Query timed out',
+    detail: 'The query did not finish within 15000 ms. Narrow it: a workspace, status, resource type, source event or createdAt range lets indexes do the work; …',
+    limitMs: 15000,
+  })
   // The page arrives serialised (the tasks' JSON is built by PostgreSQL).
   @Header('Content-Type', 'application/json; charset=utf-8')
   async list(@Query(ParseListQueryPipe) query: ListCleanupTasksQuery, @CurrentPrincipal() principal: Principal): Promise<string> {

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool } from 'pg';
+import pg, { type Pool } from 'pg';
+import { AppConfig, QueryTimeoutError } from '@app/common';
 import { DataSource, Repository } from 'typeorm';
 import {
   AliasGenerator,
@@ -235,30 +236,79 @@ interface ListResultRow {
   task: string | null;
 }
 
+/** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (or a cancel request). */
+const QUERY_CANCELED = '57014';
+
+const NARROW_THE_QUERY =
+  'Narrow it: a workspace, status, resource type, source event or createdAt range lets indexes do the work; ' +
+  'filters on metadata or lastError and orderBy on other fields read every matching task.';
+
 /** The API's SQL on `cleanup_tasks` (the scheduler keeps its queue SQL in its own repository). */
 @Injectable()
-export class CleanupTasksRepository {
+export class CleanupTasksRepository implements OnModuleDestroy {
   private readonly tasks: Repository<CleanupTask>;
   private readonly pool: Pool;
+  private listPoolInstance?: Pool;
   /** Tuning of the list statement (tests set `enumerateBelow` to exercise both page branches). */
   listOptions: TaskListOptions = { ...DEFAULT_TASK_LIST_OPTIONS };
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {
     this.tasks = dataSource.getRepository(CleanupTask);
-    // The list runs on the driver's pg pool directly: one statement, rows as
-    // they come (TypeORM's query() adds a query runner round of its own).
+    // The counters' compaction runs on the driver's pg pool directly.
     const pool = (dataSource.driver as unknown as { master?: Pool }).master;
     if (!pool) throw new Error('CleanupTasksRepository needs an initialised PostgreSQL DataSource');
     this.pool = pool;
   }
 
   /**
+   * The list's own pool, opened on first use (processes that never list, such
+   * as the worker, never connect it): a bulkhead, so that expensive list
+   * queries cannot take the connections everything else needs, and the
+   * place of the list's statement_timeout (a session setting, so no extra
+   * round trip per query).
+   */
+  private get listPool(): Pool {
+    if (!this.listPoolInstance) {
+      const settings = [...(this.config.LIST_QUERY_TIMEOUT_MS > 0 ? [`-c statement_timeout=${this.config.LIST_QUERY_TIMEOUT_MS}`] : [])];
+      // The app's connection (buildDataSourceOptions): a URL plus pg settings in `extra`.
+      const options = this.dataSource.options as { url?: string; applicationName?: string; extra?: { options?: string; connectionTimeoutMillis?: number } };
+      const extra = options.extra ?? {};
+      this.listPoolInstance = new pg.Pool({
+        connectionString: options.url,
+        max: this.config.LIST_POOL_SIZE,
+        application_name: `${options.applicationName ?? 'cleanup-tasks'}-list`,
+        connectionTimeoutMillis: extra.connectionTimeoutMillis,
+        options: [extra.options, ...settings].filter(Boolean).join(' '),
+      });
+      // An idle client's error (e.g. the server restarted) must not crash the process; the pool drops that client.
+      this.listPoolInstance.on('error', () => undefined);
+    }
+    return this.listPoolInstance;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.listPoolInstance?.end();
+    this.listPoolInstance = undefined;
+  }
+
+  /**
    * One page of tasks with its exact total and neighbours, in one round trip
    * (see listStatement). The tasks come as JSON text built by PostgreSQL.
+   * A query that runs past LIST_QUERY_TIMEOUT_MS is cancelled by PostgreSQL
+   * and answered 504 (QueryTimeoutError).
    */
   async list(criteria: TaskListCriteria): Promise<TaskListPage> {
     const statement = listStatement(criteria, this.listOptions);
-    const { rows } = await this.pool.query<ListResultRow>({ text: statement.text, values: statement.values });
+    let rows: ListResultRow[];
+    try {
+      ({ rows } = await this.listPool.query<ListResultRow>({ text: statement.text, values: statement.values }));
+    } catch (error) {
+      if ((error as { code?: unknown }).code === QUERY_CANCELED) throw new QueryTimeoutError(this.config.LIST_QUERY_TIMEOUT_MS, NARROW_THE_QUERY);
+      throw error;
+    }
     const info = rows[0];
     const fetched = rows[0].task === null ? [] : rows.map((row) => row.task as string);
     const page = statement.plan.resolvePage(fetched, { hasPrevious: info.has_previous, hasNext: info.has_next });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigValidationError, validateEnvironment } from './app-config';
+import { AppConfig, CONFIG_KEYS, ConfigValidationError, validateEnvironment } from './app-config';
 
 describe('validateEnvironment', () => {
   it('applies the documented defaults', () => {
@@ -27,6 +27,14 @@ describe('validateEnvironment', () => {
       expect(message).toContain(name);
     }
     expect(message).not.toContain('short');
+  });
+
+  it('reads every setting it has a default for (none is forgotten in CONFIG_KEYS)', () => {
+    const withDefaults = Object.keys(new AppConfig());
+    expect(withDefaults.length).toBeGreaterThan(10);
+    expect(withDefaults.filter((key) => !(CONFIG_KEYS as readonly string[]).includes(key))).toEqual([]);
+    expect(validateEnvironment({ LIST_QUERY_TIMEOUT_MS: '300', LIST_POOL_SIZE: '4' })).toMatchObject({ LIST_QUERY_TIMEOUT_MS: 300, LIST_POOL_SIZE: 4 });
+    expect(validateEnvironment({})).toMatchObject({ LIST_QUERY_TIMEOUT_MS: 15_000, LIST_POOL_SIZE: 10 });
   });
 
   it.each([['-1'], ['65536'], ['3000.5']])('rejects PORT=%s', (port) => {

@@ -50,6 +50,22 @@ export class AppConfig {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
   DATABASE_POOL_SIZE: number = 20;
 
+  /**
+   * Longest a list query may run: PostgreSQL's statement_timeout on the
+   * list's own connections. Beyond it the request answers 504 `query-timeout`
+   * and the database stops working on it. 0: no limit.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
+  LIST_QUERY_TIMEOUT_MS: number = 15_000;
+
+  /**
+   * Connections of the list's own pool, beside DATABASE_POOL_SIZE: however
+   * many expensive list queries run, they never take the connections of
+   * look-ups, enqueues, authentication or the scheduler.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  LIST_POOL_SIZE: number = 10;
+
   /** How long an authenticated token is trusted without asking the database (0: never cached). */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
   AUTH_CACHE_TTL_MS: number = 5000;
@@ -98,7 +114,8 @@ export class AppConfig {
 /** The variables read from the environment (and `.env`); everything else is ignored. */
 export const CONFIG_KEYS = [
   'PORT', 'HOST', 'DATABASE_URL', 'EMBEDDED_POSTGRES_DIR', 'EMBEDDED_POSTGRES_PORT', 'SCHEDULER_ENABLED',
-  'BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_POOL_SIZE', 'AUTH_CACHE_TTL_MS',
+  'BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_POOL_SIZE', 'LIST_QUERY_TIMEOUT_MS',
+  'LIST_POOL_SIZE', 'AUTH_CACHE_TTL_MS',
   'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',
   'SCHEDULER_BACKOFF_MAX_MS', 'SCHEDULER_POLL_INTERVAL_MS', 'SCHEDULER_SHUTDOWN_TIMEOUT_MS', 'RETENTION_ENABLED', 'RETENTION_DAYS',
 ] as const satisfies readonly (keyof AppConfig)[];

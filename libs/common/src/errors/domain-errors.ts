@@ -38,3 +38,19 @@ export class ConflictError extends DomainError {
     Object.assign(this.extensions, extensions);
   }
 }
+
+/**
+ * The database did not finish a query within its time limit. 504: this
+ * service is the gateway to its database, and that upstream timed out. The
+ * same request may succeed on a quieter database, but narrowing it is the
+ * reliable fix, which `detail` says.
+ */
+export class QueryTimeoutError extends DomainError {
+  readonly status = 504;
+  readonly code = 'query-timeout';
+  readonly title = 'Query timed out';
+  constructor(limitMs: number, hint: string) {
+    super(`The query did not finish within ${limitMs} ms. ${hint}`);
+    this.extensions.limitMs = limitMs;
+  }
+}

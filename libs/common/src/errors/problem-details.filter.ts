@@ -38,7 +38,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const requestId = (request as { id?: unknown }).id;
     if (requestId !== undefined) problem.requestId = String(requestId);
 
-    if (problem.status >= 500) {
+    if (exception instanceof DomainError && problem.status >= 500) {
+      // Answered on purpose (e.g. a query timeout): worth a warning, not a stack trace.
+      this.logger.warn({ requestId, code: exception.code, path: problem.instance }, exception.message);
+    } else if (problem.status >= 500) {
       this.logger.error({ err: exception, requestId }, 'request failed unexpectedly');
     }
     if (response.headersSent) {

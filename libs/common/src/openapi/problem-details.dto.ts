@@ -37,6 +37,9 @@ export class ProblemDetailsDto {
   @ApiPropertyOptional({ description: 'The task\'s status when it cannot take the operation (409 only).', example: 'pending' })
   currentStatus?: string;
 
+  @ApiPropertyOptional({ type: 'integer', description: 'The time limit the query ran into, in milliseconds (504 `query-timeout` only).', example: 15000 })
+  limitMs?: number;
+
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: { type: 'string', enum: ['up', 'down'] },
