@@ -68,7 +68,7 @@ describe('Caching', () => {
     await sut.close();
   });
 
-  it('tells browsers and proxies not to store API answers (tasks, token secrets, errors), but lets the docs be cached', async () => {
+  it('tells browsers and proxies not to store API answers (tasks, token secrets, errors; no ETag), but lets the docs be cached', async () => {
     const admin = (test: request.Test) => test.auth(sut.tokens.admin, { type: 'bearer' });
     const answers = [
       await admin(request(sut.server).get('/api/cleanup-tasks')),
@@ -83,6 +83,7 @@ describe('Caching', () => {
       [401, noStore],
       [200, noStore],
     ]);
+    expect(answers[0].headers.etag).toBeUndefined();
     for (const path of ['/api/docs', '/api/docs-json']) {
       const docs = await request(sut.server).get(path);
       expect(docs.status).toBe(200);
