@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { createTestApp, insertTasks, type TestApp } from './support/test-app';
 import { list, listPage, taskId } from './support/list-helpers';
+import { CleanupTasksRepository } from '@app/cleanup-tasks/cleanup-tasks.repository';
 
 const ID = taskId(1);
 const DROP = `'; DROP TABLE cleanup_tasks; --`;
@@ -290,3 +291,34 @@ describe('List queries past LIST_QUERY_TIMEOUT_MS', () => {
     expect(row.setting).toBe('0');
   });
 });
+
+describe('List requests when every list connection is busy', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await createTestApp({ env: { LIST_POOL_SIZE: '1', LIST_QUERY_TIMEOUT_MS: '300' } });
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  it('wait at most LIST_QUERY_TIMEOUT_MS, then answer 503 problem+json (busy) with Retry-After; other endpoints are unaffected', async () => {
+    const repository = sut.app.get(CleanupTasksRepository);
+    const held = await repository['listPool'].connect();
+    let busy: request.Response;
+    try {
+      busy = await request(sut.server).get('/api/cleanup-tasks').auth(sut.tokens.admin, { type: 'bearer' });
+      const [task] = await insertTasks(sut.dataSource, [{}]);
+      const other = await request(sut.server).get(`/api/cleanup-tasks/${task}`).auth(sut.tokens.admin, { type: 'bearer' });
+      expect(other.status).toBe(200);
+    } finally {
+      held.release();
+    }
+    expect(busy.status).toBe(503);
+    expect(busy.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(busy.headers['retry-after']).toBe('1');
+    expect(busy.body).toMatchObject({ status: 503, code: 'busy', detail: expect.stringContaining('retry') });
+    expect((await listPage(sut, sut.tokens.admin, {})).pageInfo.total).toBe(1);
+  });
+});
+

@@ -123,12 +123,22 @@ describe('List [GET /api/cleanup-tasks] keyset paging and exact totals', () => {
     const repository = sut.app.get(CleanupTasksRepository);
     // The repository the endpoint uses is the one tuned here (one instance per application).
     expect((sut.app.get(CleanupTasksService) as unknown as { repository: unknown }).repository).toBe(repository);
+    // Records the SQL the endpoint sends, through the list pool's clients.
     const statements: string[] = [];
     const pool = repository['listPool'];
-    const query = pool.query.bind(pool);
-    const spy = jest.spyOn(pool, 'query').mockImplementation(((config: { text: string }, ...rest: unknown[]) => {
-      statements.push(config.text);
-      return (query as (...args: unknown[]) => unknown)(config, ...rest);
+    const connect = pool.connect.bind(pool) as () => Promise<{ query: (...args: unknown[]) => unknown }>;
+    const patched = new Map<{ query: (...args: unknown[]) => unknown }, (...args: unknown[]) => unknown>();
+    const spy = jest.spyOn(pool, 'connect').mockImplementation((async () => {
+      const client = await connect();
+      if (!patched.has(client)) {
+        const query = client.query;
+        patched.set(client, query);
+        client.query = (config: unknown, ...rest: unknown[]) => {
+          statements.push((config as { text: string }).text);
+          return query.call(client, config, ...rest);
+        };
+      }
+      return client;
     }) as never);
     // Only filters with relation traversal take the run-time branch.
     const queries: Record<string, unknown>[] = [
@@ -157,6 +167,7 @@ describe('List [GET /api/cleanup-tasks] keyset paging and exact totals', () => {
       expect(statements.some((text) => text.includes('LIMIT 1000001), info AS'))).toBe(true);
     } finally {
       spy.mockRestore();
+      for (const [client, query] of patched) client.query = query;
       repository.listOptions.enumerateBelow = 5000;
     }
   });

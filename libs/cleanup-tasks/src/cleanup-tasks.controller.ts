@@ -51,6 +51,11 @@ export class CleanupTasksController {
     errors: [{ path: 'filter.OR[1].attempts.gt', message: 'expected integer' }],
   })
   @ApiProblem(414, 'The request line is longer than 64 KiB.')
+  @ApiProblem(503, 'Every connection of the list is busy (for as long as a query may run): retry after `Retry-After` seconds.', {
+    code: 'busy',
+    title: 'Service busy',
+    detail: 'No database connection for the list became free in time; retry shortly.',
+  })
   @ApiProblem(504, 'The query ran past `LIST_QUERY_TIMEOUT_MS` (15 s by default) and was cancelled; `detail` says how to narrow it.', {
     code: 'query-timeout',
     title: 'Query timed out',

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import pg, { type Pool } from 'pg';
-import { AppConfig, QueryTimeoutError } from '@app/common';
+import pg, { type Pool, type PoolClient } from 'pg';
+import { AppConfig, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { DataSource, Repository } from 'typeorm';
 import {
   AliasGenerator,
@@ -280,13 +280,20 @@ export class CleanupTasksRepository implements OnModuleDestroy {
         connectionString: options.url,
         max: this.config.LIST_POOL_SIZE,
         application_name: `${options.applicationName ?? 'cleanup-tasks'}-list`,
-        connectionTimeoutMillis: extra.connectionTimeoutMillis,
+        // How long a request waits for a free connection (or a new one): no
+        // longer than a query may run, since the queries it waits for end by then.
+        connectionTimeoutMillis: this.listWaitMs(extra.connectionTimeoutMillis),
         options: [extra.options, ...settings].filter(Boolean).join(' '),
       });
       // An idle client's error (e.g. the server restarted) must not crash the process; the pool drops that client.
       this.listPoolInstance.on('error', () => undefined);
     }
     return this.listPoolInstance;
+  }
+
+  private listWaitMs(connectTimeoutMs = 10_000): number {
+    const limit = this.config.LIST_QUERY_TIMEOUT_MS;
+    return limit > 0 ? Math.min(limit, connectTimeoutMs) : connectTimeoutMs;
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -298,15 +305,27 @@ export class CleanupTasksRepository implements OnModuleDestroy {
    * One page of tasks with its exact total and neighbours, in one round trip
    * (see listStatement). The tasks come as JSON text built by PostgreSQL.
    * A query that runs past LIST_QUERY_TIMEOUT_MS is cancelled by PostgreSQL
-   * and answered 504 (QueryTimeoutError).
+   * and answered 504 (QueryTimeoutError); no free connection within as long
+   * is 503 with Retry-After (ServiceBusyError).
    */
   async list(criteria: TaskListCriteria): Promise<TaskListPage> {
     const statement = listStatement(criteria, this.listOptions);
+    let client: PoolClient;
+    try {
+      client = await this.listPool.connect();
+    } catch {
+      // Every list connection busy for the whole wait, or the database unreachable.
+      throw new ServiceBusyError('No database connection for the list became free in time; retry shortly.', 1);
+    }
     let rows: ListResultRow[];
     try {
-      ({ rows } = await this.listPool.query<ListResultRow>({ text: statement.text, values: statement.values }));
+      ({ rows } = await client.query<ListResultRow>({ text: statement.text, values: statement.values }));
+      client.release();
     } catch (error) {
-      if ((error as { code?: unknown }).code === QUERY_CANCELED) throw new QueryTimeoutError(this.config.LIST_QUERY_TIMEOUT_MS, NARROW_THE_QUERY);
+      const canceled = (error as { code?: unknown }).code === QUERY_CANCELED;
+      // A cancelled statement leaves the connection fine; after anything else it is dropped.
+      client.release(canceled ? undefined : (error as Error));
+      if (canceled) throw new QueryTimeoutError(this.config.LIST_QUERY_TIMEOUT_MS, NARROW_THE_QUERY);
       throw error;
     }
     const info = rows[0];

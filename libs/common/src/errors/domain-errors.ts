@@ -10,6 +10,8 @@ export abstract class DomainError extends Error {
   abstract readonly title: string;
   /** Extension members added to the problem document. */
   readonly extensions: Record<string, unknown> = {};
+  /** Response headers that go with it (e.g. `Retry-After`). */
+  readonly headers: Record<string, string> = {};
 }
 
 export class ValidationFailedError extends DomainError {
@@ -52,5 +54,20 @@ export class QueryTimeoutError extends DomainError {
   constructor(limitMs: number, hint: string) {
     super(`The query did not finish within ${limitMs} ms. ${hint}`);
     this.extensions.limitMs = limitMs;
+  }
+}
+
+/**
+ * No database connection became free in time (every connection of the pool
+ * busy, or the database unreachable). 503 with `Retry-After`: the same
+ * request is worth sending again shortly.
+ */
+export class ServiceBusyError extends DomainError {
+  readonly status = 503;
+  readonly code = 'busy';
+  readonly title = 'Service busy';
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(detail);
+    this.headers['Retry-After'] = String(retryAfterSeconds);
   }
 }

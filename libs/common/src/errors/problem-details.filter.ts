@@ -49,6 +49,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       response.destroy();
       return;
     }
+    if (exception instanceof DomainError) {
+      for (const [name, value] of Object.entries(exception.headers)) response.setHeader(name, value);
+    }
     if (problem.status === 401) {
       response.setHeader('WWW-Authenticate', 'Bearer realm="cleanup-tasks"');
     }
