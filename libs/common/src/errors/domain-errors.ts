@@ -51,9 +51,10 @@ export class QueryTimeoutError extends DomainError {
   readonly status = 504;
   readonly code = 'query-timeout';
   readonly title = 'Query timed out';
+  /** `limitMs` 0: no limit was set (the database cancelled the query for another reason, e.g. an operator's cancel). */
   constructor(limitMs: number, hint: string) {
-    super(`The query did not finish within ${limitMs} ms. ${hint}`);
-    this.extensions.limitMs = limitMs;
+    super(`${limitMs > 0 ? `The query did not finish within ${limitMs} ms.` : 'The query was cancelled in the database before it finished.'} ${hint}`);
+    if (limitMs > 0) this.extensions.limitMs = limitMs;
   }
 }
 

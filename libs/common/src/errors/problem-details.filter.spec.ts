@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ArgumentsHost, BadRequestException, Logger } from '@nestjs/common';
-import { ConflictError, ValidationFailedError } from './domain-errors';
+import { ConflictError, QueryTimeoutError, ServiceBusyError, ValidationFailedError } from './domain-errors';
 import { ProblemDetailsFilter } from './problem-details.filter';
 
 function hostFor() {
@@ -67,6 +67,43 @@ describe('ProblemDetailsFilter', () => {
     sut.catch(new ConflictError('task-not-failed', 'Only failed tasks can be retried; this one is pending.', { currentStatus: 'pending' }), host);
     expect(sent.status).toBe(409);
     expect(JSON.parse(sent.body!)).toMatchObject({ code: 'task-not-failed', currentStatus: 'pending' });
+  });
+
+  it('answers a query timeout 504 with its limit, or without one when none was set, logged as a warning', () => {
+    const warnings: unknown[] = [];
+    const errors: unknown[] = [];
+    const [warn, error] = [Logger.prototype.warn, Logger.prototype.error];
+    Logger.prototype.warn = (...args: unknown[]) => void warnings.push(args);
+    Logger.prototype.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      const limited = hostFor();
+      sut.catch(new QueryTimeoutError(300, 'Narrow it.'), limited.host);
+      expect(limited.sent.status).toBe(504);
+      expect(JSON.parse(limited.sent.body!)).toMatchObject({ code: 'query-timeout', title: 'Query timed out', limitMs: 300, detail: 'The query did not finish within 300 ms. Narrow it.' });
+      const unlimited = hostFor();
+      sut.catch(new QueryTimeoutError(0, 'Narrow it.'), unlimited.host);
+      const body = JSON.parse(unlimited.sent.body!);
+      expect(body.detail).toBe('The query was cancelled in the database before it finished. Narrow it.');
+      expect(body).not.toHaveProperty('limitMs');
+    } finally {
+      [Logger.prototype.warn, Logger.prototype.error] = [warn, error];
+    }
+    expect(warnings).toHaveLength(2);
+    expect(errors).toHaveLength(0);
+  });
+
+  it('sends the headers a domain error carries (503 busy with Retry-After)', () => {
+    const { host, sent } = hostFor();
+    const warn = Logger.prototype.warn;
+    Logger.prototype.warn = () => undefined;
+    try {
+      sut.catch(new ServiceBusyError('No connection; retry shortly.', 1), host);
+    } finally {
+      Logger.prototype.warn = warn;
+    }
+    expect(sent.status).toBe(503);
+    expect(sent.headers['Retry-After']).toBe('1');
+    expect(JSON.parse(sent.body!)).toMatchObject({ code: 'busy', title: 'Service busy' });
   });
 
   it('keeps the status of framework HTTP errors', () => {
