@@ -102,6 +102,10 @@ describe('Start-up [npm start]', () => {
     const task = (await created.json()) as { id: string };
     const fetched = await fetch(`${base}/api/cleanup-tasks/${task.id}`, { headers: { authorization: `Bearer ${token}` } });
     expect(fetched.status).toBe(200);
+    // The list runs on a pool of its own, opened on first use from the same connection settings.
+    const listed = await fetch(`${base}/api/cleanup-tasks?workspace_id=ws_start`, { headers: { authorization: `Bearer ${token}` } });
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { data: { id: string }[] }).data.map((row) => row.id)).toEqual([task.id]);
 
     first.child.kill('SIGTERM');
     expect(await first.exited).not.toBeNull();
