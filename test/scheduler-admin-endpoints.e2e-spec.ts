@@ -13,9 +13,10 @@ describe('Cleanup task admin operations (scheduler off: rows stay as written)', 
 
   // A small pool, so that a leaked connection shows within a few requests.
   const POOL_SIZE = 5;
+  const STALL_TIMEOUT_MS = 1500;
 
   beforeAll(async () => {
-    sut = await createTestApp({ env: { DATABASE_POOL_SIZE: String(POOL_SIZE) } });
+    sut = await createTestApp({ env: { DATABASE_POOL_SIZE: String(POOL_SIZE), STREAM_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS) } });
   });
   afterAll(async () => {
     await sut?.close();
@@ -198,10 +199,48 @@ describe('Cleanup task admin operations (scheduler off: rows stay as written)', 
       expect(new Set(ids).size).toBe(100_001);
     });
 
+    const listening = async (): Promise<number> => {
+      if (!sut.server.listening) await new Promise<void>((resolve) => sut.server.listen(0, '127.0.0.1', resolve));
+      return (sut.server.address() as AddressInfo).port;
+    };
+    const openTreeCursors = async () =>
+      (
+        await sut.dataSource.query(
+          `SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'FETCH%' AND state <> 'idle'`,
+        )
+      )[0].open as number;
+
+    it('ends the stream of a client that stops reading (STREAM_STALL_TIMEOUT_MS), letting go of its cursor and connection', async () => {
+      await insertWideTree(ROOT, 1000, 99);
+      const port = await listening();
+      let req: ReturnType<typeof httpGet> | undefined;
+      try {
+        // Take one chunk, then stop reading without closing: a stalled or half-open client.
+        await new Promise<void>((resolve, reject) => {
+          req = httpGet({ host: '127.0.0.1', port, path: `/api/cleanup-tasks/${ROOT}/tree`, headers: { authorization: `Bearer ${sut.tokens.admin}` } }, (res) => {
+            res.once('data', () => {
+              res.pause();
+              resolve();
+            });
+          });
+          req.on('error', reject);
+        });
+        const stalled = Date.now();
+        expect(await openTreeCursors()).toBe(1);
+        // The server gives up on the stalled client: its cursor (and connection) go, though the client never closed.
+        await waitFor('the stalled tree cursor to be closed', async () => (await openTreeCursors()) === 0, { timeoutMs: 10_000 });
+        expect(Date.now() - stalled).toBeGreaterThanOrEqual(STALL_TIMEOUT_MS - 500);
+      } finally {
+        req?.destroy();
+      }
+      const response = await getTree(ROOT);
+      expect(response.status).toBe(200);
+      expect(response.body).toHaveLength(100_001);
+    });
+
     it('lets go of its database connection when the client hangs up half-way', async () => {
       await insertWideTree(ROOT, 50, 100);
-      await new Promise<void>((resolve) => sut.server.listen(0, '127.0.0.1', resolve));
-      const { port } = sut.server.address() as AddressInfo;
+      const port = await listening();
       // More aborted streams than the pool has connections: a leak would block the last request.
       for (let i = 0; i < POOL_SIZE + 3; i++) {
         await new Promise<void>((resolve, reject) => {
@@ -215,12 +254,7 @@ describe('Cleanup task admin operations (scheduler off: rows stay as written)', 
           req.setTimeout(5000, () => reject(new Error(`request ${i + 1} got no answer in 5 s: tree connections are not released`)));
         });
       }
-      await waitFor('tree cursors to be closed', async () => {
-        const [{ open }] = await sut.dataSource.query(
-          `SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'FETCH%' AND state <> 'idle'`,
-        );
-        return open === 0;
-      });
+      await waitFor('tree cursors to be closed', async () => (await openTreeCursors()) === 0);
       const response = await getTree(`ct_01JDQ7Z4Y8K3M5N7${'1'.padStart(10, '0')}`);
       expect(response.status).toBe(200);
       expect(response.body).toHaveLength(101);

@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated } from '@app/auth';
-import { ApiProblem } from '@app/common';
+import { ApiProblem, AppConfig } from '@app/common';
 import { CleanupTaskOperationsService } from './cleanup-task-operations.service';
 import { TASK_ID_PARAM } from './cleanup-tasks.controller';
 import { CleanupTaskDto } from './dto/cleanup-task.dto';
@@ -16,7 +16,10 @@ const MalformedIdProblem = () => ApiProblem(400, 'Malformed id.', { detail: `id:
 @ApiTags('Cleanup Tasks')
 @Controller('api/cleanup-tasks')
 export class CleanupTaskOperationsController {
-  constructor(private readonly operations: CleanupTaskOperationsService) {}
+  constructor(
+    private readonly operations: CleanupTaskOperationsService,
+    private readonly config: AppConfig,
+  ) {}
 
   @Post(':id/retry')
   @HttpCode(200)
@@ -53,39 +56,48 @@ export class CleanupTaskOperationsController {
   @MalformedIdProblem()
   @ApiProblem(404, 'Unknown task.')
   async tree(@Param('id', ParseTaskIdPipe) id: string, @Res() response: Response): Promise<void> {
-    await writeJsonArray(response, await this.operations.tree(id));
+    await writeJsonArray(response, await this.operations.tree(id), this.config.STREAM_STALL_TIMEOUT_MS);
   }
 }
 
 /**
  * Writes batches of JSON texts as one JSON array, waiting for 'drain' whenever the socket
  * buffer is full (backpressure: the cursor is read no faster than the client
- * reads). Stops quietly when the client goes away; leaving the loop closes
+ * reads). Stops quietly when the client goes away, or takes nothing for
+ * `stallTimeoutMs` (then the connection is closed); leaving the loop closes
  * the cursor.
  */
-async function writeJsonArray(response: Response, batches: AsyncIterable<string[]>): Promise<void> {
+async function writeJsonArray(response: Response, batches: AsyncIterable<string[]>, stallTimeoutMs: number): Promise<void> {
   response.status(200).type('application/json');
   let opened = false;
   for await (const batch of batches) {
     if (batch.length === 0) continue;
     const chunk = (opened ? ',' : '[') + batch.join(',');
     opened = true;
-    if (!response.write(chunk) && !(await drained(response))) return;
+    if (!response.write(chunk) && !(await drained(response, stallTimeoutMs))) return;
   }
   response.end(opened ? ']' : '[]');
 }
 
-/** True once the response can take more; false when the client went away first. */
-function drained(response: Response): Promise<boolean> {
+/**
+ * True once the response can take more; false when the client went away
+ * first, or took nothing for `timeoutMs` (the connection is then destroyed).
+ */
+function drained(response: Response, timeoutMs: number): Promise<boolean> {
   if (response.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
     const settle = (writable: boolean) => {
+      clearTimeout(timer);
       response.off('drain', onDrain);
       response.off('close', onClose);
       resolve(writable);
     };
     const onDrain = () => settle(true);
     const onClose = () => settle(false);
+    const timer = setTimeout(() => {
+      settle(false);
+      response.destroy();
+    }, timeoutMs);
     response.on('drain', onDrain);
     response.on('close', onClose);
   });
