@@ -2,6 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import pg, { type Pool, type PoolClient } from 'pg';
 import { AppConfig, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { pgPoolOf, withTransaction } from '@app/database/pg-pool';
 import { DataSource, Repository } from 'typeorm';
 import {
   AliasGenerator,
@@ -258,9 +259,7 @@ export class CleanupTasksRepository implements OnModuleDestroy {
   ) {
     this.tasks = dataSource.getRepository(CleanupTask);
     // The counters' compaction runs on the driver's pg pool directly.
-    const pool = (dataSource.driver as unknown as { master?: Pool }).master;
-    if (!pool) throw new Error('CleanupTasksRepository needs an initialised PostgreSQL DataSource');
-    this.pool = pool;
+    this.pool = pgPoolOf(dataSource);
   }
 
   /**
@@ -342,37 +341,27 @@ export class CleanupTasksRepository implements OnModuleDestroy {
    * twice or not at all. Upserts go in key order: two compactors could not
    * deadlock, though the advisory lock already lets only one run.
    */
-  async compactTaskCounts(): Promise<number> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+  compactTaskCounts(): Promise<number> {
+    return withTransaction(this.pool, async (client) => {
       const { rows: lock } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [COUNTS_COMPACTION_LOCK]);
-      let folded = 0;
-      if (lock[0].ok) {
-        const { rows } = await client.query<{ folded: string }>(`
-          WITH moved AS (
-            DELETE FROM cleanup_task_count_deltas RETURNING workspace_id, resource_type, status, n
-          ), sums AS (
-            SELECT workspace_id, resource_type, status, sum(n)::bigint AS n FROM moved GROUP BY 1, 2, 3
-          ), upserted AS (
-            INSERT INTO cleanup_task_counts AS c (workspace_id, resource_type, status, n)
-            SELECT workspace_id, resource_type, status, n FROM sums WHERE n <> 0 ORDER BY 1, 2, 3
-            ON CONFLICT (workspace_id, resource_type, status) DO UPDATE SET n = c.n + excluded.n
-            RETURNING 1
-          )
-          SELECT (SELECT count(*) FROM moved) AS folded, (SELECT count(*) FROM upserted) AS upserted`);
-        folded = Number(rows[0].folded);
-        // Keys whose tasks are all gone (purged trees) stop costing a read.
-        if (folded > 0) await client.query('DELETE FROM cleanup_task_counts WHERE n = 0');
-      }
-      await client.query('COMMIT');
+      if (!lock[0].ok) return 0;
+      const { rows } = await client.query<{ folded: string }>(`
+        WITH moved AS (
+          DELETE FROM cleanup_task_count_deltas RETURNING workspace_id, resource_type, status, n
+        ), sums AS (
+          SELECT workspace_id, resource_type, status, sum(n)::bigint AS n FROM moved GROUP BY 1, 2, 3
+        ), upserted AS (
+          INSERT INTO cleanup_task_counts AS c (workspace_id, resource_type, status, n)
+          SELECT workspace_id, resource_type, status, n FROM sums WHERE n <> 0 ORDER BY 1, 2, 3
+          ON CONFLICT (workspace_id, resource_type, status) DO UPDATE SET n = c.n + excluded.n
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM moved) AS folded, (SELECT count(*) FROM upserted) AS upserted`);
+      const folded = Number(rows[0].folded);
+      // Keys whose tasks are all gone (purged trees) stop costing a read.
+      if (folded > 0) await client.query('DELETE FROM cleanup_task_counts WHERE n = 0');
       return folded;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** The task if it exists and lies inside the scope. */

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { newId } from '@app/common';
 import type { ResourceType, TaskStatus } from '@app/cleanup-tasks/cleanup-task.enums';
 import type { ChildTask, ClaimedTask } from './cleanup-handler';
-import { pgPoolOf } from './pg-pool';
+import { pgPoolOf, withTransaction } from '@app/database/pg-pool';
 
 /** Where a statement runs: the pool (autocommit) or one transaction's client. */
 export type Queryable = Pick<Pool, 'query'> | PoolClient;
@@ -62,19 +62,8 @@ export class TaskQueueRepository {
   }
 
   /** Runs `work` in one READ COMMITTED transaction, on `client` if given (kept), else on a pooled connection. */
-  async transaction<T>(work: (tx: PoolClient) => Promise<T>, client?: PoolClient): Promise<T> {
-    const tx = client ?? (await this.pool.connect());
-    try {
-      await tx.query('BEGIN');
-      const result = await work(tx);
-      await tx.query('COMMIT');
-      return result;
-    } catch (error) {
-      await tx.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      if (!client) tx.release();
-    }
+  transaction<T>(work: (tx: PoolClient) => Promise<T>, client?: PoolClient): Promise<T> {
+    return withTransaction(this.pool, work, client);
   }
 
   /**
