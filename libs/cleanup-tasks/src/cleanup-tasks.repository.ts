@@ -173,7 +173,6 @@ export function listStatement(criteria: TaskListCriteria, options: TaskListOptio
   const columns = TASK_CONTRACT_COLUMNS.map((column) => `"t0"."${column}"`).join(', ');
   const where = `(${plan.pageWhere.sql})`;
   const limit = plan.fetchLimit;
-  const probes = `${plan.hasPreviousProbe?.sql ?? 'NULL::boolean'} AS has_previous, ${plan.hasNextProbe?.sql ?? 'NULL::boolean'} AS has_next`;
   const traverses = nodes.some((node) => !filterReadsOnly(node, ALL_FIELDS));
   const workspaces = criteria.scope === null ? [] : [...new Set(criteria.scope)];
   const split = new SqlParams('w');
@@ -200,6 +199,7 @@ export function listStatement(criteria: TaskListCriteria, options: TaskListOptio
       `(SELECT ${columns} FROM (SELECT "t0"."id" FROM matches AS t0 WHERE (${plan.cursorBounds.sql}) AND info.total BETWEEN 1 AND ${cap} ` +
       `ORDER BY ${plan.orderBySql} LIMIT ${limit}) AS k JOIN cleanup_tasks AS t0 ON "t0"."id" = k.id)`;
   } else {
+    const probes = `${plan.hasPreviousProbe?.sql ?? 'NULL::boolean'} AS has_previous, ${plan.hasNextProbe?.sql ?? 'NULL::boolean'} AS has_next`;
     ctes = `info AS MATERIALIZED (SELECT (${countSql})::bigint AS total, ${probes})`;
     page =
       workspaces.length >= 2 && workspaces.length <= SPLIT_SCOPE_MAX
