@@ -19,10 +19,11 @@ const { parseListQuery } = await import(`${dist}/libs/cleanup-tasks/src/dto/list
 const { prepareTaskList } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.service.js`);
 const { listStatement } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
 const { CLEANUP_TASK_QUERY_FIELDS } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.query-fields.js`);
+const { buildDataSourceOptions } = await import(`${dist}/libs/database/src/data-source-options.js`);
 
 const [databaseUrl, secret] = process.argv.slice(2);
-// The app's pool settings that matter for plans (see libs/database data-source-options).
-const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, options: '-c random_page_cost=1.1' });
+// The app's session settings (they shape the plans: random_page_cost), from the app's own definition.
+const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, options: buildDataSourceOptions(databaseUrl).extra.options });
 const codec = new CursorCodec(secret);
 
 async function page(url, scope) {
