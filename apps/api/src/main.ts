@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { TokensService } from '@app/auth';
-import { ConfigValidationError, validateEnvironment } from '@app/common';
+import { applyV8Tuning, ConfigValidationError, validateEnvironment } from '@app/common';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@app/database';
 import { createApp } from './create-app';
 import { DOCS_PATH } from './openapi';
 
 async function main(): Promise<void> {
+  applyV8Tuning();
   const config = validateEnvironment(process.env);
 
   let embedded: EmbeddedPostgresHandle | undefined;

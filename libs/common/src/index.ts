@@ -9,3 +9,4 @@ export * from './openapi/problem-details.dto';
 export * from './openapi/api-problem.decorator';
 export * from './validation/validation-pipe';
 export * from './timing/periodic-job';
+export * from './runtime/v8-tuning';
