@@ -17,7 +17,7 @@
 /* global fetch, URLSearchParams, Buffer */
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +37,16 @@ const CURSOR_SECRET = 'bench-cursor-secret-0123456789-abcdefghijklmnop';
 const WARMUP = 30;
 /** Rounds of every scenario before the first measured one (8 scenarios × 500 = 4,000 requests to each server). */
 const GLOBAL_WARMUP = 500;
+// Both servers log their garbage collections here (bench/list/gc-observer.mjs).
+const GC_OBSERVER = resolve(import.meta.dirname, 'gc-observer.mjs');
+const GC_LOGS = { app: resolve(root, '.bench/gc-app.log'), bare: resolve(root, '.bench/gc-bare.log') };
+const ORDERS = [
+  ['api', 'bare', 'sql'],
+  ['bare', 'sql', 'api'],
+  ['sql', 'api', 'bare'],
+];
+/** [start, end] epoch ms of every scenario's measured rounds. */
+const measuredWindows = [];
 
 const { startEmbeddedPostgres, quoteIdentifier } = await import(`${dist}/libs/database/src/index.js`);
 const { CursorCodec } = await import(`${dist}/libs/query-dsl/src/index.js`);
@@ -132,8 +142,9 @@ function startServerProcess(name, args, childEnv) {
 
 /** The built app (dist/), scheduler off. */
 function startApp(databaseUrl) {
-  return startServerProcess('the app', [resolve(dist, 'apps/api/src/main.js')], {
+  return startServerProcess('the app', ['--import', GC_OBSERVER, resolve(dist, 'apps/api/src/main.js')], {
     PATH: env.PATH,
+    BENCH_GC_LOG: GC_LOGS.app,
     DATABASE_URL: databaseUrl,
     HOST: '127.0.0.1',
     PORT: '0',
@@ -147,7 +158,10 @@ function startApp(databaseUrl) {
 
 /** The floor: the same statement behind a bare node:http server (bench/list/bare-server.mjs). */
 function startBareServer(databaseUrl) {
-  return startServerProcess('the bare server', [resolve(import.meta.dirname, 'bare-server.mjs'), databaseUrl, CURSOR_SECRET], { PATH: env.PATH });
+  return startServerProcess('the bare server', ['--import', GC_OBSERVER, resolve(import.meta.dirname, 'bare-server.mjs'), databaseUrl, CURSOR_SECRET], {
+    PATH: env.PATH,
+    BENCH_GC_LOG: GC_LOGS.bare,
+  });
 }
 
 async function loadData(databaseUrl) {
@@ -205,8 +219,9 @@ function httpGet(url, headers) {
 
 /**
  * Times the API request, the bare server's request and the direct SQL of the
- * same query, one of each per round (warm-up rounds first): all three see the
- * same machine state, so no figure is taken in a quieter moment than another.
+ * same query, one of each per round in rotating order (warm-up rounds first):
+ * all three see the same machine state, so no figure is taken in a quieter
+ * moment than another.
  */
 async function timeRounds({ apiUrl, apiHeaders, bareUrl, bareHeaders, client, statement }, samples) {
   const times = { api: [], bare: [], sql: [] };
@@ -216,11 +231,21 @@ async function timeRounds({ apiUrl, apiHeaders, bareUrl, bareHeaders, client, st
     const result = await run();
     return { elapsed: performance.now() - started, result };
   };
+  let windowStart;
   for (let i = 0; i < WARMUP + samples; i++) {
     if (i % 50 === 0) checkDeadline('samples');
-    const api = await timed('api', () => httpGet(apiUrl, apiHeaders));
-    const bare = await timed('bare', () => httpGet(bareUrl, bareHeaders));
-    const sql = await timed('sql', () => client.query(statement.text, statement.values));
+    if (i === WARMUP) windowStart = performance.timeOrigin + performance.now();
+    // The order rotates from round to round, so that none of the three is
+    // always the one that runs first (after the client's idle moment) or last.
+    const runs = {
+      api: () => timed('api', () => httpGet(apiUrl, apiHeaders)),
+      bare: () => timed('bare', () => httpGet(bareUrl, bareHeaders)),
+      sql: () => timed('sql', () => client.query(statement.text, statement.values)),
+    };
+    const order = ORDERS[i % ORDERS.length];
+    const done = {};
+    for (const kind of order) done[kind] = await runs[kind]();
+    const { api, bare, sql } = done;
     for (const [name, response] of [['api', api.result], ['bare server', bare.result]]) {
       if (response.status !== 200) throw new Error(`${name}: ${apiUrl} answered ${response.status}: ${response.body.slice(0, 500)}`);
     }
@@ -231,8 +256,9 @@ async function timeRounds({ apiUrl, apiHeaders, bareUrl, bareHeaders, client, st
       times.sql.push(sql.elapsed);
     }
   }
+  const window = [windowStart, performance.timeOrigin + performance.now()];
   for (const list of Object.values(times)) list.sort((x, y) => x - y);
-  return { ...times, body: JSON.parse(body) };
+  return { ...times, window, body: JSON.parse(body) };
 }
 
 async function throughput(url, headers) {
@@ -247,7 +273,33 @@ let bare;
 /** Tokens this run created (revoked at the end). */
 const tokenIds = [];
 
+/**
+ * Each server's collections inside the measured rounds: how many, how long,
+ * and their share of the measured time (pauses land on whichever request is
+ * in flight, so they show in the p95 columns).
+ */
+async function gcSummary() {
+  await new Promise((done) => setTimeout(done, 600)); // the observers flush every 250 ms
+  const measured = measuredWindows.reduce((sum, [start, end]) => sum + (end - start), 0);
+  const describe = (name, file) => {
+    const pauses = { young: [], full: [], incremental: [] };
+    for (const line of existsSync(file) ? readFileSync(file, 'utf8').split('\n') : []) {
+      const [start, duration, kind] = line.split(' ');
+      const at = Number(start);
+      if (!(kind in pauses) || !measuredWindows.some(([from, to]) => at >= from && at <= to)) continue;
+      pauses[kind].push(Number(duration));
+    }
+    const young = pauses.young.sort((x, y) => x - y);
+    const total = Object.values(pauses).flat().reduce((sum, d) => sum + d, 0);
+    const youngText = young.length === 0 ? '0 young' : `${young.length} young (median ${ms(percentile(young, 50))} ms, max ${ms(young[young.length - 1])} ms)`;
+    return `${name}: ${youngText}, ${pauses.full.length} full, ${pauses.incremental.length} incremental marking steps; ${((100 * total) / measured).toFixed(1)}% of the time`;
+  };
+  return `GC pauses inside the measured rounds (${(measured / 1000).toFixed(1)} s) — ${describe('app', GC_LOGS.app)} · ${describe('bare server', GC_LOGS.bare)}`;
+}
+
 async function main() {
+  mkdirSync(resolve(root, '.bench'), { recursive: true });
+  for (const file of Object.values(GC_LOGS)) rmSync(file, { force: true });
   const server = await startServer();
   const sql = new pg.Client({ connectionString: withDatabase(server.serverUrl, DATABASE) });
   try {
@@ -344,6 +396,7 @@ async function main() {
       const target = targets[index];
       const { apiUrl: url, apiHeaders: headers, statement } = target;
       const times = await timeRounds(target, SAMPLES);
+      measuredWindows.push(times.window);
       const body = times.body;
       const rps = await throughput(url, headers);
       const { rows: plan } = await sql.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${statement.text}`, statement.values);
@@ -372,7 +425,6 @@ async function main() {
       log(`${scenario.name}: api p95 ${ms(result.apiP95)} ms, bare p95 ${ms(result.bareP95)} ms, sql p95 ${ms(result.sqlP95)} ms, ${rps.toFixed(0)} req/s`);
     }
 
-    mkdirSync(resolve(root, '.bench'), { recursive: true });
     const explainFile = resolve(root, '.bench/list-explain.md');
     writeFileSync(explainFile, explains.join('\n'));
 
@@ -393,6 +445,7 @@ async function main() {
     lines.push(
       '',
       `targets: API p95 ≤ 2x SQL p95: ${worst <= 2 ? 'met' : 'MISSED'} · page 5,000 p95 / page 1 p95 = ${(page5000.apiP95 / page1.apiP95).toFixed(2)} (≤ 1.5: ${page5000.apiP95 <= 1.5 * page1.apiP95 ? 'met' : 'MISSED'}) · selective API p95 worst ${ms(selectiveWorst)} ms (< 20 ms: ${selectiveWorst < 20 ? 'met' : 'MISSED'})`,
+      await gcSummary(),
       `EXPLAIN ANALYZE of each statement: ${explainFile}`,
       `bench:list worst api/sql p95 ratio: ${worst.toFixed(2)}`,
     );
