@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { get as httpGet } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import request from 'supertest';
 import { createTestApp, insertTasks, type TestApp } from './support/test-app';
 import { waitFor } from './support/scheduler';
@@ -259,5 +260,57 @@ describe('Cleanup task admin operations (scheduler off: rows stay as written)', 
       expect(response.status).toBe(200);
       expect(response.body).toHaveLength(101);
     });
+  });
+});
+
+describe('Tree downloads past TREE_QUERY_TIMEOUT_MS', () => {
+  const ROOT = 'ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0T0';
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await createTestApp({ env: { TREE_QUERY_TIMEOUT_MS: '300', DATABASE_POOL_SIZE: '2' } });
+    await insertTasks(sut.dataSource, [{ id: ROOT }, { parentId: ROOT }, { parentId: ROOT }]);
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  it('are cancelled in PostgreSQL and answered 504 problem+json (query-timeout) before anything is sent; the connection comes back without the limit', async () => {
+    // A client of its own holds the table, so the tree's statement waits until PostgreSQL cancels it.
+    const blocker = new pg.Client({ connectionString: sut.databaseUrl });
+    await blocker.connect();
+    let response: request.Response;
+    const started = Date.now();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE cleanup_tasks IN ACCESS EXCLUSIVE MODE');
+      response = await request(sut.server).get(`/api/cleanup-tasks/${ROOT}/tree`).auth(sut.tokens.admin, { type: 'bearer' });
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      await blocker.end();
+    }
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(response.status).toBe(504);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({ status: 504, code: 'query-timeout', limitMs: 300, detail: expect.stringContaining('parentId') });
+    expect(JSON.stringify(response.body)).not.toMatch(/SELECT|FETCH|DECLARE|cleanup_tasks|statement/i);
+
+    const again = await request(sut.server).get(`/api/cleanup-tasks/${ROOT}/tree`).auth(sut.tokens.admin, { type: 'bearer' });
+    expect(again.status).toBe(200);
+    expect(again.body).toHaveLength(3);
+    // The limit was local to the tree's transaction: neither pooled connection keeps it.
+    const settings = await Promise.all(
+      [0, 1].map(async () => {
+        const runner = sut.dataSource.createQueryRunner();
+        await runner.connect();
+        try {
+          const [row] = await runner.query(`SELECT current_setting('statement_timeout') AS value, pg_sleep(0.05)`);
+          return row.value as string;
+        } finally {
+          await runner.release();
+        }
+      }),
+    );
+    expect(settings).toEqual(['0', '0']);
   });
 });

@@ -55,6 +55,12 @@ export class CleanupTaskOperationsController {
   @ApiOkResponse({ type: [CleanupTaskDto], description: 'The tree, root first.' })
   @MalformedIdProblem()
   @ApiProblem(404, 'Unknown task.')
+  @ApiProblem(504, 'Reading the tree ran past `TREE_QUERY_TIMEOUT_MS` (15 s by default) and was cancelled; nothing was sent.', {
+    code: 'query-timeout',
+    title: 'Query timed out',
+    detail: 'The query did not finish within 15000 ms. The tree is too large to read within the limit; read its parts by parent with GET /api/cleanup-tasks (filter parentId).',
+    limitMs: 15000,
+  })
   async tree(@Param('id', ParseTaskIdPipe) id: string, @Res() response: Response): Promise<void> {
     await writeJsonArray(response, await this.operations.tree(id), this.config.STREAM_STALL_TIMEOUT_MS);
   }

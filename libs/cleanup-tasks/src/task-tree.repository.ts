@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type QueryRunner } from 'typeorm';
+import { AppConfig, QueryTimeoutError } from '@app/common';
 import type { TaskStatus } from './cleanup-task.enums';
 import { taskContractJson } from './task-columns';
 
@@ -28,16 +29,30 @@ const TREE_QUERY = `
    WHERE NOT is_cycle
    ORDER BY depth, created_at, id`;
 
+/** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout. */
+const QUERY_CANCELED = '57014';
+
 /** A server-side cursor over one task tree; hold it briefly and always close it. */
 export class TaskTreeCursor {
   private closed = false;
 
-  constructor(private readonly runner: QueryRunner) {}
+  constructor(
+    private readonly runner: QueryRunner,
+    private readonly timeoutMs: number,
+  ) {}
 
-  /** The next tasks (at most `count`) as JSON text in the contract's shape; empty when the tree is exhausted. */
+  /**
+   * The next tasks (at most `count`) as JSON text in the contract's shape;
+   * empty when the tree is exhausted. A read past the statement timeout
+   * throws QueryTimeoutError (the transaction is then aborted: close it).
+   */
   async fetch(count: number): Promise<string[]> {
-    const rows: { task: string }[] = await this.runner.query(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
-    return rows.map((row) => row.task);
+    try {
+      const rows: { task: string }[] = await this.runner.query(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
+      return rows.map((row) => row.task);
+    } catch (error) {
+      throw timedOut(error) ? new QueryTimeoutError(this.timeoutMs, TREE_TOO_LARGE) : error;
+    }
   }
 
   /** Ends the read-only transaction (which closes the cursor) and returns the connection. */
@@ -52,29 +67,43 @@ export class TaskTreeCursor {
   }
 }
 
+const TREE_TOO_LARGE = 'The tree is too large to read within the limit; read its parts by parent with GET /api/cleanup-tasks (filter parentId).';
+
+function timedOut(error: unknown): boolean {
+  const { code, driverError } = error as { code?: unknown; driverError?: { code?: unknown } };
+  return code === QUERY_CANCELED || driverError?.code === QUERY_CANCELED;
+}
+
 /** The SQL of the tree operations: reading a whole tree, and re-queueing a failed subtree. */
 @Injectable()
 export class TaskTreeRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
 
   /**
    * Opens a cursor over the tree of `rootId` (DECLARE in a REPEATABLE READ,
-   * read-only transaction on a connection of its own). The caller reads it
-   * in batches, so a 100,000-task tree never sits in memory at once.
+   * read-only transaction on a connection of its own, each statement limited
+   * to TREE_QUERY_TIMEOUT_MS). The caller reads it in batches, so a
+   * 100,000-task tree never sits in memory at once.
    */
   async openTreeCursor(rootId: string): Promise<TaskTreeCursor> {
+    const timeoutMs = this.config.TREE_QUERY_TIMEOUT_MS;
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
       await runner.startTransaction('REPEATABLE READ');
       await runner.query('SET TRANSACTION READ ONLY');
+      // Local to the transaction: the pooled connection goes back without it.
+      await runner.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
       await runner.query(`DECLARE task_tree NO SCROLL CURSOR FOR ${TREE_QUERY}`, [rootId]);
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       await runner.release();
-      throw error;
+      throw timedOut(error) ? new QueryTimeoutError(timeoutMs, TREE_TOO_LARGE) : error;
     }
-    return new TaskTreeCursor(runner);
+    return new TaskTreeCursor(runner, timeoutMs);
   }
 
   /**
