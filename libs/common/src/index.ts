@@ -10,3 +10,5 @@ export * from './openapi/api-problem.decorator';
 export * from './validation/validation-pipe';
 export * from './timing/periodic-job';
 export * from './runtime/v8-tuning';
+export * from './validation/storable';
+export * from './validation/storable.decorators';

@@ -1,3 +1,4 @@
+import { jsonValueProblem, storableTextProblem } from '@app/common/validation/storable';
 import { QueryDslError, type QueryDslIssue } from '../errors';
 import { ALL_OPERATORS, type EntitySpec, type FieldSpec, type Operator, type ScalarValue } from '../field-map';
 import { parseTimestamp } from '../timestamp';
@@ -97,15 +98,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null;
-}
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** PostgreSQL text can hold neither NUL nor (after UTF-8 encoding) lone surrogates. */
-function textProblem(text: string): string | undefined {
-  if (text.includes('\u0000')) return 'must not contain NUL (\\u0000) characters';
-  if (LONE_SURROGATE.test(text)) return 'must be valid Unicode text (lone surrogate)';
-  return undefined;
 }
 
 /** A LIKE pattern may not end in an unfinished escape (PostgreSQL raises an error). */
@@ -253,8 +245,9 @@ class FilterParser {
       case 'contains':
         if (field.type === 'json') {
           if (!isPlainObject(value)) return this.fail(path, 'expected JSON object');
-          const problem = jsonProblem(value);
-          if (problem) return this.fail(path, problem);
+          // The value goes to PostgreSQL as jsonb, and into the cursor fingerprint.
+          const problem = jsonValueProblem(value);
+          if (problem) return this.fail(`${path}${problem.path}`, problem.message);
           return value as JsonObject;
         }
         return this.parseText(value, path);
@@ -278,7 +271,7 @@ class FilterParser {
 
   private parseText(value: unknown, path: string): string | undefined {
     if (typeof value !== 'string') return this.fail(path, 'expected string');
-    const problem = textProblem(value);
+    const problem = storableTextProblem(value);
     return problem ? this.fail(path, problem) : value;
   }
 
@@ -314,31 +307,6 @@ class FilterParser {
     const problem = field.validate?.(parsed);
     return problem ? this.fail(path, problem) : parsed;
   }
-}
-
-/**
- * Checks a `contains` operand is pure JSON (it may come from code, not only
- * from JSON.parse) whose strings jsonb accepts: no `\u0000`, no lone surrogates.
- */
-function jsonProblem(value: unknown): string | undefined {
-  if (value === null || typeof value === 'boolean') return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'expected JSON object';
-  if (typeof value === 'string') return textProblem(value);
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const problem = jsonProblem(item);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  if (isPlainObject(value)) {
-    for (const key of Object.keys(value)) {
-      const problem = textProblem(key) ?? jsonProblem(value[key]);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  return 'expected JSON object';
 }
 
 /**
