@@ -58,6 +58,65 @@ describe('Errors are RFC 9457 problem+json', () => {
   });
 });
 
+describe('Write endpoints under hostile input: 400 (or 404), never 5xx, nothing changes', () => {
+  let sut: TestApp;
+
+  const snapshot = async () => {
+    const [row] = await sut.dataSource.query(`
+      SELECT (SELECT count(*)::int FROM cleanup_tasks) AS tasks,
+             (SELECT md5(string_agg(id || coalesce(revoked_at::text, ''), ',' ORDER BY id)) FROM api_tokens) AS tokens`);
+    return row as Record<string, unknown>;
+  };
+  const nested = (depth: number) => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`) as unknown;
+  const task = (extra: Record<string, unknown>) => ({ resourceType: 'delete_app', resourceId: 'app_1', workspaceId: 'ws_1', ...extra });
+
+  beforeAll(async () => {
+    sut = await createTestApp();
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  // [case, method, path, body (raw JSON text or a value), expected status, path of the first error]
+  const HOSTILE: [string, 'post' | 'delete', string, unknown, 400 | 404, string | null][] = [
+    ['NUL in resourceId', 'post', '/api/cleanup-tasks', task({ resourceId: 'a\u0000b' }), 400, 'resourceId'],
+    ['NUL in workspaceId', 'post', '/api/cleanup-tasks', task({ workspaceId: 'ws\u0000' }), 400, 'workspaceId'],
+    ['NUL in sourceEventId', 'post', '/api/cleanup-tasks', task({ sourceEventId: 'evt\u0000' }), 400, 'sourceEventId'],
+    ['a lone surrogate in resourceId', 'post', '/api/cleanup-tasks', '{"resourceType":"delete_app","resourceId":"a\\ud800","workspaceId":"ws_1"}', 400, 'resourceId'],
+    ['NUL in a metadata value', 'post', '/api/cleanup-tasks', task({ metadata: { note: 'x\u0000' } }), 400, 'metadata'],
+    ['NUL in a metadata key', 'post', '/api/cleanup-tasks', task({ metadata: { 'k\u0000': 1 } }), 400, 'metadata'],
+    ['a lone surrogate deep in metadata', 'post', '/api/cleanup-tasks', '{"resourceType":"delete_app","resourceId":"a","workspaceId":"ws_1","metadata":{"a":[{"b":"\\udc00"}]}}', 400, 'metadata'],
+    ['metadata 33 levels deep', 'post', '/api/cleanup-tasks', task({ metadata: { a: nested(32) } }), 400, 'metadata'],
+    ['metadata 20,000 levels deep (fits in 64 KiB)', 'post', '/api/cleanup-tasks', `{"resourceType":"delete_app","resourceId":"a","workspaceId":"ws_1","metadata":{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`, 400, 'metadata.a'],
+    ['an unknown field 20,000 levels deep', 'post', '/api/cleanup-tasks', `{"extra":${'['.repeat(20_000)}${']'.repeat(20_000)}}`, 400, 'extra'],
+    ['NUL in a token name', 'post', '/api/tokens', { name: 'x\u0000', role: 'admin' }, 400, 'name'],
+    ['NUL in a member workspace', 'post', '/api/tokens', { name: 'x', role: 'member', workspaceIds: ['ws\u0000'] }, 400, 'workspaceIds'],
+    ['a token name 20,000 levels deep', 'post', '/api/tokens', `{"name":${'['.repeat(20_000)}${']'.repeat(20_000)},"role":"admin"}`, 400, 'name'],
+    ['NUL in a token id', 'delete', '/api/tokens/tok%00', undefined, 404, null],
+    ['an id that is not UTF-8 (a lone surrogate, percent-encoded)', 'delete', '/api/tokens/%ED%A0%80', undefined, 400, null],
+  ];
+
+  it.each(HOSTILE)('%s', async (_name, method, path, body, expected, errorPath) => {
+    const before = await snapshot();
+    let call = request(sut.server)[method](path).auth(sut.tokens.admin, { type: 'bearer' });
+    if (body !== undefined) call = call.set('Content-Type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
+    const response = await call;
+    expectProblem(response, expected);
+    if (errorPath !== null) expect(response.body.errors[0].path.startsWith(errorPath)).toBe(true);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('accepts metadata exactly 32 levels deep, and astral characters (surrogate pairs) anywhere', async () => {
+    const response = await request(sut.server)
+      .post('/api/cleanup-tasks')
+      .auth(sut.tokens.admin, { type: 'bearer' })
+      .send(task({ resourceId: 'app_🧹', metadata: { a: nested(31), '🧹': '𝄞' } }));
+    expect(response.status).toBe(201);
+    expect(response.body.metadata['🧹']).toBe('𝄞');
+    expect(JSON.stringify(response.body.metadata.a)).toBe(`${'['.repeat(31)}${']'.repeat(31)}`);
+  });
+});
+
 describe('Caching', () => {
   let sut: TestApp;
 

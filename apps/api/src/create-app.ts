@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import { AppModule, type AppModuleOptions } from './app.module';
 import { noStoreExceptUnder } from './http/cache-control';
 import { CleanupTasksExpressAdapter, rejectLongRequestLines } from './http/http-server';
+import { rejectDeeplyNestedBodies } from './http/json-depth';
 import { createRateLimiter } from './http/rate-limit';
 import { requestContext } from './http/request-context';
 import { buildOpenApiDocument, DOCS_JSON_PATH, DOCS_PATH, setupSwaggerUi } from './openapi';
@@ -34,6 +35,7 @@ export async function createApp(options: AppModuleOptions): Promise<NestExpressA
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
   app.use(noStoreExceptUnder(`/${DOCS_PATH}`, `/${DOCS_JSON_PATH}`));
   app.useBodyParser('json', { limit: '64kb', type: ['application/json', 'application/*+json'] });
+  app.use(rejectDeeplyNestedBodies);
   setupSwaggerUi(app, buildOpenApiDocument(app));
   return app;
 }

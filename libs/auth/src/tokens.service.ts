@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppConfig, ResourceNotFoundError, ValidationFailedError, newId } from '@app/common';
+import { AppConfig, ResourceNotFoundError, ValidationFailedError, newId, storableTextProblem } from '@app/common';
 import { DataSource } from 'typeorm';
 import { ApiToken } from './api-token.entity';
 import { ApiTokensRepository } from './api-tokens.repository';
@@ -50,7 +50,8 @@ export class TokensService {
   }
 
   async revoke(id: string): Promise<ApiToken> {
-    const token = await this.tokens.revoke(id);
+    // An id PostgreSQL cannot even compare (NUL, a lone surrogate) names no token.
+    const token = storableTextProblem(id) ? null : await this.tokens.revoke(id);
     if (!token) throw new ResourceNotFoundError('Token', id);
     this.principals.forgetToken(id);
     return token;

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsStorableText } from '@app/common';
 import type { ApiToken } from '../api-token.entity';
 import { ROLES, type Role } from '../principal';
 
@@ -7,6 +8,7 @@ export class CreateTokenDto {
   @ApiProperty({ description: 'What the token is for, shown in lists.', example: 'billing-service dashboard', minLength: 1, maxLength: 200 })
   @IsString()
   @Length(1, 200)
+  @IsStorableText()
   name: string;
 
   @ApiProperty({ enum: ROLES, enumName: 'Role', description: '`admin` sees and steers everything; `service` enqueues work and reads all tasks; `member` reads the tasks of its workspaces.', example: 'member' })
@@ -25,6 +27,7 @@ export class CreateTokenDto {
   @IsString({ each: true })
   @Length(1, 200, { each: true })
   @Matches(/^\S+$/, { each: true, message: 'workspaceIds must not contain white space' })
+  @IsStorableText({ each: true })
   workspaceIds?: string[];
 }
 
