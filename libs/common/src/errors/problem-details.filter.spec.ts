@@ -55,6 +55,37 @@ describe('ProblemDetailsFilter', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('answers 400 invalid-text when PostgreSQL refuses text from the request (a gap in validation), logging a warning, no SQL', () => {
+    const warnings: unknown[] = [];
+    const spy = Logger.prototype.warn;
+    Logger.prototype.warn = (...args: unknown[]) => void warnings.push(args);
+    try {
+      for (const exception of [
+        Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }),
+        Object.assign(new Error('unsupported Unicode escape sequence'), { driverError: { code: '22P05' }, query: 'INSERT INTO cleanup_tasks …' }),
+      ]) {
+        const { host, sent } = hostFor();
+        sut.catch(exception, host);
+        expect(sent.status).toBe(400);
+        expect(JSON.parse(sent.body!)).toMatchObject({ status: 400, code: 'invalid-text', type: 'urn:problem-type:cleanup-tasks:invalid-text', detail: expect.stringContaining('NUL') });
+        expect(sent.body).not.toMatch(/INSERT|UTF8|escape sequence/);
+      }
+    } finally {
+      Logger.prototype.warn = spy;
+    }
+    expect(warnings).toHaveLength(2);
+    // Other database errors stay 500s.
+    const { host, sent } = hostFor();
+    const errors = Logger.prototype.error;
+    Logger.prototype.error = () => undefined;
+    try {
+      sut.catch(Object.assign(new Error('deadlock detected'), { code: '40P01' }), host);
+    } finally {
+      Logger.prototype.error = errors;
+    }
+    expect(sent.status).toBe(500);
+  });
+
   it('keeps a validation error list and the 400', () => {
     const { host, sent } = hostFor();
     sut.catch(new ValidationFailedError([{ path: 'filter.attempts.gt', message: 'expected integer' }]), host);

@@ -38,7 +38,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const requestId = (request as { id?: unknown }).id;
     if (requestId !== undefined) problem.requestId = String(requestId);
 
-    if (exception instanceof DomainError && problem.status >= 500) {
+    if (rejectedText(exception)) {
+      // Validation should have refused the value: say so in the log, so that it does.
+      this.logger.warn({ requestId, path: problem.instance, sqlState: sqlStateOf(exception) }, 'PostgreSQL rejected text from the request that validation let through');
+    } else if (exception instanceof DomainError && problem.status >= 500) {
       // Answered on purpose (e.g. a query timeout): worth a warning, not a stack trace.
       this.logger.warn({ requestId, code: exception.code, path: problem.instance }, exception.message);
     } else if (problem.status >= 500) {
@@ -77,6 +80,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const status = exception.getStatus();
       return this.fromStatus(status, this.detailOf(exception, status));
     }
+    if (rejectedText(exception)) {
+      return {
+        ...this.fromStatus(HttpStatus.BAD_REQUEST, 'A text value in the request cannot be stored: it contains NUL (\\u0000) or is not valid Unicode.'),
+        type: problemType('invalid-text'),
+        code: 'invalid-text',
+      };
+    }
     const status = clientErrorStatus(exception);
     if (status !== undefined) {
       return this.fromStatus(status, status === 400 ? 'The request body could not be parsed.' : (STATUS_CODES[status] ?? 'Client error'));
@@ -108,6 +118,25 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (typeof message === 'string') return message;
     return exception.message;
   }
+}
+
+/** PostgreSQL's SQLSTATE of a failed query (pg's error, or TypeORM's QueryFailedError around it). */
+function sqlStateOf(exception: unknown): string | undefined {
+  if (typeof exception !== 'object' || exception === null) return undefined;
+  const { code, driverError } = exception as { code?: unknown; driverError?: { code?: unknown } };
+  const state = typeof code === 'string' ? code : driverError?.code;
+  return typeof state === 'string' ? state : undefined;
+}
+
+/**
+ * Text PostgreSQL refuses to store: NUL (character_not_in_repertoire 22021)
+ * or a \u0000 / invalid escape in jsonb (untranslatable_character 22P05).
+ * Only input puts such text into a query; the DTOs and the query library
+ * refuse it first, and this keeps a gap in them from answering 500.
+ */
+function rejectedText(exception: unknown): boolean {
+  const state = sqlStateOf(exception);
+  return state === '22021' || state === '22P05';
 }
 
 /** Errors from Express middleware (body parser: malformed JSON, too large) carry a 4xx `status`. */
