@@ -170,6 +170,18 @@ describe('List [GET /api/cleanup-tasks] rejects bad input with 400 problem+json'
     expect(Buffer.byteLength(atLimit)).toBeLessThan(16 * 1024);
     expect((await list(sut, sut.tokens.admin, { filter: atLimit })).status).toBe(200);
   });
+
+  it('serves a request line of exactly 64 KiB (method, target, version; CRLF not counted) and answers 414 one byte over', async () => {
+    // `GET /api/cleanup-tasks?workspace_id=x…x HTTP/1.1`
+    const pathFor = (lineBytes: number) => {
+      const prefix = '/api/cleanup-tasks?workspace_id=';
+      return prefix + 'x'.repeat(lineBytes - 'GET  HTTP/1.1'.length - prefix.length);
+    };
+    const at = await request(sut.server).get(pathFor(64 * 1024)).auth(sut.tokens.admin, { type: 'bearer' });
+    expect(at.status).toBe(200);
+    const over = await request(sut.server).get(pathFor(64 * 1024 + 1)).auth(sut.tokens.admin, { type: 'bearer' });
+    expect(over.status).toBe(414);
+  });
 });
 
 describe('List [GET /api/cleanup-tasks] under hostile input: 400 or a harmless 200, never 5xx, nothing changes', () => {

@@ -82,7 +82,8 @@ function onClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, so
 
 /** Express middleware: 414 for a request line (method, URL, version) over the limit. */
 export function rejectLongRequestLines(request: Request, response: Response, next: NextFunction): void {
-  const lineLength = request.method.length + request.originalUrl.length + 11;
+  // `METHOD SP request-target SP HTTP/1.1`: the request line of RFC 9112, without its CRLF.
+  const lineLength = request.method.length + request.originalUrl.length + 10;
   if (lineLength > MAX_REQUEST_LINE_BYTES) {
     response.status(414).type(PROBLEM_CONTENT_TYPE).send(problemBody(414, 'uri-too-long', 'URI Too Long', `The request line exceeds ${MAX_REQUEST_LINE_BYTES} bytes.`));
     return;
