@@ -163,10 +163,11 @@ describe('Rate limiting', () => {
 
   it('answers 429 problem+json past the budget, per token, and never limits health checks', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 5; i++) {
       statuses.push((await request(sut.server).get('/api/tokens').auth(sut.tokens.admin, { type: 'bearer' })).status);
     }
-    expect(statuses).toEqual([200, 200, 200, 429]);
+    // The token's first request counts against the address (the token was not known yet); then it has its own 3.
+    expect(statuses).toEqual([200, 200, 200, 200, 429]);
     const limited = await request(sut.server).get('/api/tokens').auth(sut.tokens.admin, { type: 'bearer' });
     expectProblem(limited, 429);
     expect(limited.headers['ratelimit']).toBeDefined();
@@ -176,6 +177,30 @@ describe('Rate limiting', () => {
     for (let i = 0; i < 5; i++) {
       expect((await request(sut.server).get('/health/live')).status).toBe(200);
     }
+  });
+});
+
+describe('Rate limiting of unknown tokens', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await createTestApp({ env: { RATE_LIMIT_PER_MINUTE: '3' } });
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  it('counts made-up tokens (and no token) against the address, so a new token per request buys no budget; known tokens keep theirs', async () => {
+    const made = (i: number) => `ctk_made_up_${i}_${'x'.repeat(40)}`;
+    expect((await request(sut.server).get('/api/tokens').auth(sut.tokens.admin, { type: 'bearer' })).status).toBe(200);
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await request(sut.server).get('/api/tokens').auth(made(i), { type: 'bearer' })).status);
+    // The address had spent 1 on the admin token's first request.
+    expect(statuses).toEqual([401, 401, 429, 429]);
+    expectProblem(await request(sut.server).get('/api/tokens').auth(made(99), { type: 'bearer' }), 429);
+    expect((await request(sut.server).get('/api/tokens')).status).toBe(429);
+    // The admin token authenticated: its own budget, untouched by the made-up ones.
+    expect((await request(sut.server).get('/api/tokens').auth(sut.tokens.admin, { type: 'bearer' })).status).toBe(200);
   });
 });
 

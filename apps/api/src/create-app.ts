@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
+import { TokensService } from '@app/auth';
 import { createLogger } from '@app/common';
 import helmet from 'helmet';
 import { AppModule, type AppModuleOptions } from './app.module';
@@ -30,7 +31,8 @@ export async function createApp(options: AppModuleOptions): Promise<NestExpressA
   app.set('etag', false);
   app.use(requestContext());
   app.use(rejectLongRequestLines);
-  app.use(createRateLimiter(options.config.RATE_LIMIT_PER_MINUTE));
+  const tokens = app.get(TokensService);
+  app.use(createRateLimiter(options.config.RATE_LIMIT_PER_MINUTE, (secret) => tokens.knownClientKey(secret)));
   // Swagger UI runs inline scripts and styles; the API itself returns JSON only.
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
   app.use(noStoreExceptUnder(`/${DOCS_PATH}`, `/${DOCS_JSON_PATH}`));

@@ -9,6 +9,9 @@ import { isUnscopedRole, type Principal } from './principal';
 import { PrincipalCache } from './principal-cache';
 import { generateTokenSecret, hashTokenSecret, tokenHint } from './token-secret';
 
+/** How long a token that authenticated counts as a known client for rate limiting. */
+const KNOWN_CLIENT_TTL_MS = 10 * 60_000;
+
 /** Serialises the bootstrap check across processes starting together. */
 const BOOTSTRAP_LOCK_KEY = 0x43_54_4b_42; // 'CTKB'
 
@@ -21,6 +24,8 @@ export interface BootstrapResult {
 export class TokensService {
   private readonly logger = new Logger(TokensService.name);
   private readonly principals: PrincipalCache;
+  /** Tokens that authenticated lately, by hash: the rate limiter's known clients. */
+  private readonly knownClients = new PrincipalCache(KNOWN_CLIENT_TTL_MS);
   /** When this process last recorded each token's use (lastUsedAt is kept to the minute). */
   private readonly lastTouched = new Map<string, number>();
 
@@ -54,7 +59,19 @@ export class TokensService {
     const token = storableTextProblem(id) ? null : await this.tokens.revoke(id);
     if (!token) throw new ResourceNotFoundError('Token', id);
     this.principals.forgetToken(id);
+    this.knownClients.forgetToken(id);
     return token;
+  }
+
+  /**
+   * The rate limiter's key for a bearer secret that authenticated in this
+   * process within the last 10 minutes (`token:` + its hash), else undefined:
+   * made-up or revoked secrets are no client of their own, and are counted
+   * by address instead. No database read.
+   */
+  knownClientKey(secret: string): string | undefined {
+    const tokenHash = hashTokenSecret(secret);
+    return this.knownClients.get(tokenHash) ? `token:${tokenHash}` : undefined;
   }
 
   /**
@@ -78,6 +95,7 @@ export class TokensService {
       workspaceIds: isUnscopedRole(token.role) ? null : token.workspaceIds,
     };
     this.principals.set(tokenHash, principal);
+    this.knownClients.set(tokenHash, principal);
     this.recordUse(token.id);
     return principal;
   }

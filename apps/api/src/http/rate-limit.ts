@@ -1,14 +1,17 @@
 import type { Request, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import { createHash } from 'node:crypto';
 import { PROBLEM_CONTENT_TYPE, problemType } from '@app/common';
+
+const BEARER = /^Bearer +(\S+)$/i;
 
 /**
  * Per-client request budget (429 problem+json beyond, with RateLimit headers).
- * Clients are told apart by their bearer token when they send one (many
- * services share one egress IP), else by IP address.
+ * A client is a bearer token that authenticated lately (many services share
+ * one egress IP, each with its own budget); anything else (no token, a
+ * made-up, revoked or not yet seen one) counts against its IP address, so
+ * inventing a new token for each request buys no new budget.
  */
-export function createRateLimiter(requestsPerMinute: number) {
+export function createRateLimiter(requestsPerMinute: number, knownClientKey: (bearerSecret: string) => string | undefined) {
   return rateLimit({
     windowMs: 60_000,
     limit: requestsPerMinute,
@@ -16,9 +19,8 @@ export function createRateLimiter(requestsPerMinute: number) {
     legacyHeaders: false,
     skip: (request: Request) => request.path.startsWith('/health'),
     keyGenerator: (request: Request) => {
-      const authorization = request.header('authorization');
-      if (authorization) return `token:${createHash('sha256').update(authorization).digest('base64url')}`;
-      return `ip:${ipKeyGenerator(request.ip ?? 'unknown')}`;
+      const secret = BEARER.exec(request.header('authorization') ?? '')?.[1];
+      return (secret && knownClientKey(secret)) ?? `ip:${ipKeyGenerator(request.ip ?? 'unknown')}`;
     },
     handler: (request: Request, response: Response) => {
       response
