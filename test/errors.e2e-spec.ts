@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import request from 'supertest';
 import { createTestApp, type TestApp } from './support/test-app';
 
@@ -236,5 +237,34 @@ describe('Health [/health]', () => {
     } finally {
       await sut.dataSource.query(`INSERT INTO typeorm_migrations ("timestamp", name) VALUES (1764403200000, 'InitialSchema1764403200000')`);
     }
+  });
+
+  it('reports not ready (503, database down) while the database refuses connections, and ready once it takes them again', async () => {
+    // A session of its own turns new connections away and ends the app's.
+    // (from the server's maintenance database: a session cannot lock out its own database).
+    const url = new URL(sut.databaseUrl);
+    const name = decodeURIComponent(url.pathname.slice(1));
+    url.pathname = '/postgres';
+    const admin = new pg.Client({ connectionString: url.toString() });
+    await admin.connect();
+    const database = `"${name.replaceAll('"', '""')}"`;
+    try {
+      await admin.query(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS false`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+      const response = await request(sut.server).get('/health/ready');
+      expectProblem(response, 503);
+      expect(response.body.checks.database).toBe('down');
+      expect(response.body.detail).toMatch(/database/);
+      expect((await request(sut.server).get('/health/live')).status).toBe(200);
+    } finally {
+      await admin.query(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await request(sut.server).get('/health/ready')).status;
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status).toBe(200);
   });
 });

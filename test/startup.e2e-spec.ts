@@ -138,6 +138,9 @@ describe('Start-up [npm start]', () => {
     const [, base4] = await waitFor(fourth, /listening on (http:\/\/\S+)/, 60_000);
     const afterCrash = await fetch(`${base4}/api/cleanup-tasks/${task.id}`, { headers: { authorization: `Bearer ${token}` } });
     expect(afterCrash.status).toBe(200);
+    // Without BOOTSTRAP_ADMIN_TOKEN, and admin tokens existing, nothing new is created or printed.
+    await waitFor(fourth, /Tokens: /, 5_000);
+    expect(fourth.output()).not.toMatch(/ctk_[A-Za-z0-9_-]{43}/);
     fourth.child.kill('SIGTERM');
     await fourth.exited;
   }, 240_000);
