@@ -191,6 +191,17 @@ describe('Scheduler executes cleanup trees (in-process, reference handlers)', ()
       expect(await existingSchemas(workspace.schemaNames)).toEqual([]);
     });
 
+    it('a retried task that keeps failing gets a fresh budget: SCHEDULER_MAX_ATTEMPTS more automatic attempts, then failed again', async () => {
+      const element = (await tree(rootId)).find((t) => t.resourceId === brokenElement)!;
+      expect(element).toMatchObject({ status: 'failed', attempts: 3 });
+      const response = await asAdmin(request(sut.server).post(`/api/cleanup-tasks/${element.id}/retry`));
+      expect(response.status).toBe(200);
+      await waitForStatus(element.id, 'failed');
+      const [after] = await sut.dataSource.query(`SELECT attempts, last_error FROM cleanup_tasks WHERE id = $1`, [element.id]);
+      expect(after.attempts).toBe(6); // 3 before the retry, 3 after it
+      expect(after.last_error).toMatch(/^InjectedFailureError/);
+    });
+
     it('retrying the root re-runs the failed subtree to completion', async () => {
       await sut.dataSource.query(`UPDATE elements SET fail_deletes = 0 WHERE id = $1`, [brokenElement]);
 
@@ -202,7 +213,7 @@ describe('Scheduler executes cleanup trees (in-process, reference handlers)', ()
       const tasks = await tree(rootId);
       expect(tasks.every((t) => t.status === 'completed')).toBe(true);
       const element = tasks.find((t) => t.resourceId === brokenElement)!;
-      expect(element.attempts).toBe(4); // 3 automatic, then 1 after the retry: attempts keep counting
+      expect(element.attempts).toBe(7); // 3 automatic, 3 after retrying it alone, then 1 after the root's retry: attempts keep counting
       expect(tasks[0].attempts).toBe(2);
       expect(await remaining(workspace.id)).toEqual({ workspaces: 0, apps: 0, elements: 0, databases: 0 });
     });

@@ -79,6 +79,23 @@ describe('Scheduler processes on one database', () => {
     expect(exits.every((exit) => exit.code === 0)).toBe(true);
   });
 
+  it('handlers running 2.5x their lease keep it by heartbeat: each task runs once, in one process, and completes on its first attempt', async () => {
+    const workers = await Promise.all(Array.from({ length: 2 }, () => startWorker(database.url, { ...WORKER_ENV, SCHEDULER_CONCURRENCY: '4' })));
+    const ids = await enqueue(4, { record: true, sleepMs: 5000 }); // the lease is 2 s
+    await waitFor('every task to complete', async () => (await openTasks()) === 0, { timeoutMs: 20_000, intervalMs: 100 });
+
+    const journal = await runs();
+    expect(journal).toHaveLength(ids.length);
+    for (const id of ids) {
+      const [run] = journal.filter((entry) => entry.task_id === id);
+      expect(run.outcome).toBe('ok');
+      expect(run.finished_at!.getTime() - run.started_at.getTime()).toBeGreaterThanOrEqual(4900);
+    }
+    const tasks: { attempts: number; last_error: string | null }[] = await db.query(`SELECT attempts, last_error FROM cleanup_tasks WHERE id = ANY($1)`, [ids]);
+    expect(tasks.every((task) => task.attempts === 1 && task.last_error === null)).toBe(true);
+    for (const worker of workers) expect((await terminate(worker)).code).toBe(0);
+  });
+
   it('after kill -9 of a process mid-handler, another finishes every task once its leases expire; no task runs twice at once', async () => {
     const [victim, survivor] = await Promise.all([
       startWorker(database.url, { ...WORKER_ENV, SCHEDULER_CONCURRENCY: '6' }),
