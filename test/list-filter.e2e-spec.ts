@@ -98,6 +98,7 @@ const OPERATOR_CASES: [string, Record<string, unknown>, string[]][] = [
   ['timestamp eq', { createdAt: { eq: T2 } }, ['R2', 'R3']],
   ['timestamp eq, a date alone is UTC midnight', { createdAt: { eq: '2026-01-02' } }, ['R2', 'R3']],
   ['timestamp eq, an offset is normalised', { createdAt: { eq: '2026-01-02T01:00:00+01:00' } }, ['R2', 'R3']],
+  ['timestamp eq, other ISO 8601 offsets and no seconds', { createdAt: { in: ['2026-01-02T01:00+0100', '2026-01-01T22:00-02', '2026-01-02t00:00z'] } }, ['R2', 'R3']],
   ['timestamp neq', { createdAt: { neq: T2 } }, except('R2', 'R3')],
   ['timestamp in', { createdAt: { in: [T1, T4] } }, ['R1', 'R6']],
   ['timestamp notIn', { createdAt: { notIn: [T1] } }, except('R1')],

@@ -29,8 +29,8 @@ given. Strings compare and sort by byte order; enums by their text.
 
 **Filter semantics**: see the \`CleanupTaskFilter\` schema. In short: a comparison on a NULL field is false except
 \`neq\`/\`notIn\` (true); \`NOT\` is the exact complement; \`{}\` matches everything, \`AND: []\` is true, \`OR: []\`
-false; \`children.every\` holds for a task without children. Timestamps are RFC 3339 with an offset, or a date
-alone (UTC midnight). A JSON operand (\`metadata.contains\`) nests at most 32 levels.
+false; \`children.every\` holds for a task without children. Timestamps are ISO 8601 date-times with an offset
+(\`Z\`, \`±HH:MM\`, \`±HHMM\`, \`±HH\`; seconds optional, up to 6 fraction digits), or a date alone (UTC midnight). A JSON operand (\`metadata.contains\`) nests at most 32 levels.
 `.trim();
 
 @ApiTags('Cleanup Tasks')

@@ -1,17 +1,21 @@
 /**
  * Timestamps accepted in filters (and read from rows by the reference
- * evaluator). The accepted profile of ISO 8601 is:
+ * evaluator). The accepted profile of ISO 8601 (extended format) is:
  *
- * - an RFC 3339 date-time with a mandatory offset:
- *   `2024-05-01T12:30:00Z`, `2024-05-01T12:30:00.123+02:00`; fractional
- *   seconds take 1–6 digits (PostgreSQL keeps microseconds);
+ * - a date-time with a mandatory offset: `2024-05-01T12:30:00Z`,
+ *   `2024-05-01T12:30:00.123+02:00`, `2024-05-01T12:30Z` (seconds may be
+ *   left out), offsets as `Z`, `±HH:MM`, `±HHMM` or `±HH`; `t` and `z` may
+ *   be lower case (RFC 3339); fractional seconds take 1–6 digits
+ *   (PostgreSQL keeps microseconds, and rounding a finer value would change
+ *   what `gt`/`gte` mean at the boundary);
  * - or a date only, `2024-05-01`, meaning midnight **UTC** of that day (never
  *   the database session's time zone).
  *
- * Letters are upper case (`T`, `Z`); every field is range-checked (month
- * 1–12, the real length of the month with Gregorian leap years, hour 0–23,
- * minute and second 0–59 — no leap second — offset up to ±23:59), and the
- * instant must fall in the years 0001–9999 UTC. Anything else is rejected.
+ * A date-time without an offset is refused: it names no instant. Every field
+ * is range-checked (month 1–12, the real length of the month with Gregorian
+ * leap years, hour 0–23, minute and second 0–59 — no leap second — offset up
+ * to ±23:59), and the instant must fall in the years 0001–9999 UTC. Anything
+ * else is rejected.
  *
  * Values are normalised to UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ` (or `.mmmuuuZ`
  * when microseconds are given), and bound as `CAST(:p AS timestamptz)`, so
@@ -25,7 +29,7 @@ export interface ParsedTimestamp {
 }
 
 const TIMESTAMP_PATTERN =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:(Z)|([+-])(\d{2}):(\d{2})))?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?))?$/;
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) {
@@ -57,7 +61,7 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
   const dateOnly = m[4] === undefined;
   const hour = dateOnly ? 0 : Number(m[4]);
   const minute = dateOnly ? 0 : Number(m[5]);
-  const second = dateOnly ? 0 : Number(m[6]);
+  const second = dateOnly || m[6] === undefined ? 0 : Number(m[6]);
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   const fraction = (m[7] ?? '').padEnd(6, '0');
   const ms = Number(fraction.slice(0, 3));
@@ -65,7 +69,7 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
   let offsetMinutes = 0;
   if (m[9] !== undefined) {
     const offsetHours = Number(m[10]);
-    const offsetMins = Number(m[11]);
+    const offsetMins = Number(m[11] ?? 0);
     if (offsetHours > 23 || offsetMins > 59) return undefined;
     offsetMinutes = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
   }

@@ -129,12 +129,12 @@ describe('parseFilter: errors with their paths', () => {
     [
       'an impossible date',
       { createdAt: { gt: '2020-13-45' } },
-      [{ path: 'filter.createdAt.gt', message: 'expected ISO 8601 timestamp (e.g. 2024-05-01T12:00:00.000Z or 2024-05-01)' }],
+      [{ path: 'filter.createdAt.gt', message: 'expected an ISO 8601 date-time with an offset (e.g. 2024-05-01T12:00:00.000Z, 2024-05-01T14:00+02:00) or a date (2024-05-01, UTC midnight)' }],
     ],
     [
       'a timestamp without offset',
       { doneAt: { lt: '2020-01-01T00:00:00' } },
-      [{ path: 'filter.doneAt.lt', message: 'expected ISO 8601 timestamp (e.g. 2024-05-01T12:00:00.000Z or 2024-05-01)' }],
+      [{ path: 'filter.doneAt.lt', message: 'expected an ISO 8601 date-time with an offset (e.g. 2024-05-01T12:00:00.000Z, 2024-05-01T14:00+02:00) or a date (2024-05-01, UTC midnight)' }],
     ],
     ['an empty in list', { size: { in: [] } }, [{ path: 'filter.size.in', message: 'expected non-empty array' }]],
     ['a scalar for in', { size: { notIn: 1 } }, [{ path: 'filter.size.notIn', message: 'expected non-empty array' }]],

@@ -295,7 +295,7 @@ class FilterParser {
       case 'timestamp': {
         const timestamp = typeof value === 'string' ? parseTimestamp(value) : undefined;
         if (!timestamp) {
-          return this.fail(path, 'expected ISO 8601 timestamp (e.g. 2024-05-01T12:00:00.000Z or 2024-05-01)');
+          return this.fail(path, 'expected an ISO 8601 date-time with an offset (e.g. 2024-05-01T12:00:00.000Z, 2024-05-01T14:00+02:00) or a date (2024-05-01, UTC midnight)');
         }
         parsed = timestamp.canonical;
         break;

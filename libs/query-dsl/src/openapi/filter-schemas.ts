@@ -49,7 +49,7 @@ function scalarSchema(field: FieldSpec): JsonSchema {
     case 'integer':
       return { type: 'integer' };
     case 'timestamp':
-      return { type: 'string', description: 'RFC 3339 date-time with offset (e.g. `2026-11-29T10:15:30.123Z`), or a date alone (`2026-11-29` = UTC midnight).' };
+      return { type: 'string', description: 'ISO 8601 date-time with an offset (e.g. `2026-11-29T10:15:30.123Z`, `2026-11-29T11:15+01:00`; seconds optional, up to 6 fraction digits), or a date alone (`2026-11-29` = UTC midnight).' };
     case 'json':
       return { type: 'object' };
   }
