@@ -140,13 +140,20 @@ describe('Scheduler processes on one database', () => {
   });
 
   it('on SIGTERM stops claiming, lets short handlers finish and releases the leases of long ones', async () => {
-    const worker = await startWorker(database.url, { ...WORKER_ENV, SCHEDULER_CONCURRENCY: '4', SCHEDULER_SHUTDOWN_TIMEOUT_MS: '1000' });
+    // Two slots stay free, so only the shutdown can keep the worker from claiming more.
+    const worker = await startWorker(database.url, { ...WORKER_ENV, SCHEDULER_CONCURRENCY: '6', SCHEDULER_SHUTDOWN_TIMEOUT_MS: '1000' });
     const short = await enqueue(2, { record: true, sleepMs: 300 });
     const long = await enqueue(2, { record: true, sleepMs: 60_000 });
     await waitFor('4 handlers to run', async () => (await runs()).length === 4, { timeoutMs: 10_000, intervalMs: 20 });
+    const listening = async () => (await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN %'`))[0].n as number;
+    expect(await listening()).toBe(1);
 
     const signalled = Date.now();
-    const exit = await terminate(worker);
+    process.kill(worker.pid, 'SIGTERM');
+    // Its first act on SIGTERM is to stop listening for new work; tasks due after that must wait for another worker.
+    await waitFor('the worker to stop listening', async () => (await listening()) === 0, { timeoutMs: 5_000, intervalMs: 10 });
+    const late = await enqueue(2, { record: true });
+    const exit = await worker.exited;
     expect(exit.code).toBe(0);
     // The long handlers sleep 60 s: an exit this soon means they were cut off at the 1 s timeout.
     expect(Date.now() - signalled).toBeLessThan(10_000);
@@ -159,5 +166,8 @@ describe('Scheduler processes on one database', () => {
     for (const id of short) expect(byId.get(id)).toMatchObject({ status: 'completed', locked_by: null, attempts: 1 });
     // Released, due at once for the next worker, and the interrupted attempt does not count against the budget.
     for (const id of long) expect(byId.get(id)).toEqual({ id, status: 'pending', locked_by: null, attempts: 1, attempts_base: 1, due: true });
+    // Enqueued while it was stopping, with slots free: not claimed.
+    for (const id of late) expect(byId.get(id)).toMatchObject({ status: 'pending', locked_by: null, attempts: 0 });
+    expect((await runs()).filter((run) => late.includes(run.task_id))).toEqual([]);
   });
 });
