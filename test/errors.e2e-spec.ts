@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import pg from 'pg';
 import request from 'supertest';
 import { createTestApp, type TestApp } from './support/test-app';
@@ -49,6 +51,37 @@ describe('Errors are RFC 9457 problem+json', () => {
   it('answers 414 for a request line over 64 KiB', async () => {
     const response = await request(sut.server).get(`/api/cleanup-tasks?filter=${'a'.repeat(66 * 1024)}`).auth(sut.tokens.admin, { type: 'bearer' });
     expectProblem(response, 414);
+  });
+
+  it("answers 414 and 431 as problem+json even past Node's header limit (128 KiB), where no middleware runs", async () => {
+    if (!sut.server.listening) await new Promise<void>((resolve) => sut.server.listen(0, '127.0.0.1', resolve));
+    const { port } = sut.server.address() as AddressInfo;
+    const raw = (head: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(head));
+        let answer = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (answer += chunk));
+        socket.on('end', () => resolve(answer));
+        socket.on('error', reject);
+        socket.setTimeout(10_000, () => socket.destroy(new Error('no answer')));
+      });
+    const parse = (answer: string) => {
+      const [head, body] = answer.split('\r\n\r\n');
+      return { status: Number(head.split(' ')[1]), head, body: JSON.parse(body) as Record<string, unknown> };
+    };
+    const longLine = parse(await raw(`GET /api/cleanup-tasks?workspace_id=${'x'.repeat(130 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    expect(longLine.status).toBe(414);
+    expect(longLine.head).toMatch(/content-type: application\/problem\+json/i);
+    expect(longLine.body).toMatchObject({ status: 414, code: 'uri-too-long' });
+    const bigHeaders = parse(await raw(`GET /api/cleanup-tasks HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 140 }, (_, i) => `X-Filler-${i}: ${'y'.repeat(1000)}\r\n`).join('')}\r\n`));
+    expect(bigHeaders.status).toBe(431);
+    expect(bigHeaders.body).toMatchObject({ status: 431, code: 'headers-too-large' });
+    // The same on a connection that already served a request (keep-alive): its earlier bytes do not count.
+    const served = `GET /health/live HTTP/1.1\r\nHost: x\r\nX-Pad: ${'z'.repeat(70 * 1024)}\r\n\r\n`;
+    const second = await raw(`${served}GET /api/cleanup-tasks HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 140 }, (_, i) => `X-Filler-${i}: ${'y'.repeat(1000)}\r\n`).join('')}\r\n`);
+    expect(second.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(second).toMatch(/HTTP\/1\.1 431 [^\r]*\r\n[\s\S]*"code":"headers-too-large"/);
   });
 
   it('lists every invalid input with its path', async () => {

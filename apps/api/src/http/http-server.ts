@@ -60,6 +60,29 @@ function withPrototype<T extends typeof http.IncomingMessage | typeof http.Serve
   return construct as unknown as T;
 }
 
+/**
+ * Whether Node's header-size overflow happened in the request line (414)
+ * rather than in the header fields (431). The parser hands over only the
+ * chunk it was reading (`rawPacket`), often the last of several:
+ * - no line end in it: the chunk lies inside one long line; taken as the
+ *   request line (a single header field that long is answered 414 too);
+ * - its first line is a whole request line: its length decides;
+ * - its first line ends a request line that began in an earlier chunk: where
+ *   it ends in the connection's byte stream is its length (exact on a
+ *   connection's first request; earlier requests on it only add to it);
+ * - else the request line ended in an earlier chunk: the header fields
+ *   overflowed.
+ */
+function overflowInRequestLine(packet: Buffer | undefined, bytesRead: number): boolean {
+  if (!packet) return true;
+  const lineEnd = packet.indexOf('\r\n');
+  if (lineEnd < 0) return true;
+  const firstLine = packet.subarray(0, lineEnd).toString('latin1');
+  if (!/ HTTP\/\d\.\d$/.test(firstLine)) return false;
+  if (/^[A-Z]+ \S+ HTTP\/\d\.\d$/.test(firstLine)) return lineEnd > MAX_REQUEST_LINE_BYTES;
+  return bytesRead - packet.length + lineEnd > MAX_REQUEST_LINE_BYTES;
+}
+
 function onClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
   if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy();
@@ -68,8 +91,7 @@ function onClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, so
   let status = 400;
   let body = problemBody(400, 'bad-request', 'Bad Request', 'The HTTP request could not be parsed.');
   if (error.code === 'HPE_HEADER_OVERFLOW') {
-    const firstLineEnd = error.rawPacket?.indexOf('\r\n') ?? -1;
-    const requestLineTooLong = firstLineEnd < 0 || firstLineEnd > MAX_REQUEST_LINE_BYTES;
+    const requestLineTooLong = overflowInRequestLine(error.rawPacket, socket.bytesRead);
     status = requestLineTooLong ? 414 : 431;
     body = requestLineTooLong
       ? problemBody(414, 'uri-too-long', 'URI Too Long', `The request line exceeds ${MAX_REQUEST_LINE_BYTES} bytes.`)
