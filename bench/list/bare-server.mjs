@@ -1,9 +1,9 @@
-// The floor for bench:list: the list statement served by a bare node:http
-// server over a pg pool, in a process of its own: the same SQL, the same body
-// (tasks' JSON from PostgreSQL plus pageInfo with signed cursors), but no
-// Nest, Express, middleware or authentication. What it adds to the direct SQL
-// is the process hop itself (one more loopback round trip and wake-up on each
-// side); what the API adds beyond it is the framework's.
+// The comparison server for bench:list: the list request's own work (the DSL
+// parsed, the statement built and run, the same body: tasks' JSON from
+// PostgreSQL plus pageInfo with signed cursors) behind a bare node:http server
+// over a pg pool, in a process of its own, without Nest, Express, middleware
+// or authentication. What it adds to the direct SQL is the HTTP hop and that
+// work; what the API adds beyond it is the framework's and the middleware's.
 //
 // Usage: node bench/list/bare-server.mjs <database url> <cursor secret> — prints
 // "listening on http://127.0.0.1:<port>" and serves until SIGTERM. Every caller

@@ -156,7 +156,7 @@ function startApp(databaseUrl) {
   });
 }
 
-/** The floor: the same statement behind a bare node:http server (bench/list/bare-server.mjs). */
+/** The same request work without the framework: the list statement behind a bare node:http server (bench/list/bare-server.mjs). */
 function startBareServer(databaseUrl) {
   return startServerProcess('the bare server', ['--import', GC_OBSERVER, resolve(import.meta.dirname, 'bare-server.mjs'), databaseUrl, CURSOR_SECRET], {
     PATH: env.PATH,
@@ -437,7 +437,7 @@ async function main() {
     const pad = (text, width) => String(text).padEnd(width);
     const lines = [
       `bench:list — ${fact.tasks} tasks, ${fact.workspaces} workspaces; ${SAMPLES} rounds per scenario, each one API request, one bare-server request and one direct SQL run (node:http keep-alive client, one pg connection); req/s: autocannon, 10 connections, ${SECONDS} s`,
-      `bare = the same statement behind a bare node:http server (bench/list/bare-server.mjs): the floor of any HTTP service in front of this SQL on this machine`,
+      `bare = the same request work (DSL, statement, body with signed cursors) behind a bare node:http server, no framework, middleware or auth (bench/list/bare-server.mjs)`,
       `${pad('scenario', 52)}${pad('API p50', 9)}${pad('API p95', 9)}${pad('bare p50', 10)}${pad('bare p95', 10)}${pad('SQL p50', 9)}${pad('SQL p95', 9)}${pad('API/SQL p95', 13)}${pad('bare/SQL p95', 14)}${pad('req/s@10', 10)}${pad('total', 9)}count from`,
       ...results.map(
         (r) =>
