@@ -12,12 +12,15 @@ const TASK_FIELDS = ['attempts', 'completedAt', 'createdAt', 'id', 'lastError', 
 describe('Cleanup task admin operations (scheduler off: rows stay as written)', () => {
   let sut: TestApp;
 
-  // A small pool, so that a leaked connection shows within a few requests.
+  // Small pools, so that a leaked connection shows within a few requests.
   const POOL_SIZE = 5;
+  const TREE_POOL_SIZE = 2;
   const STALL_TIMEOUT_MS = 1500;
 
   beforeAll(async () => {
-    sut = await createTestApp({ env: { DATABASE_POOL_SIZE: String(POOL_SIZE), STREAM_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS) } });
+    sut = await createTestApp({
+      env: { DATABASE_POOL_SIZE: String(POOL_SIZE), TREE_POOL_SIZE: String(TREE_POOL_SIZE), STREAM_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS) },
+    });
   });
   afterAll(async () => {
     await sut?.close();
@@ -239,13 +242,44 @@ describe('Cleanup task admin operations (scheduler off: rows stay as written)', 
       expect(response.body).toHaveLength(100_001);
     });
 
+    it('answers 503 busy with Retry-After while every tree connection (TREE_POOL_SIZE) is in use; the rest of the API is unaffected', async () => {
+      const [root] = await insertTasks(sut.dataSource, [{}]);
+      // A client of its own holds the table: the downloads wait on it, each on a tree connection.
+      const blocker = new pg.Client({ connectionString: sut.databaseUrl });
+      await blocker.connect();
+      const waitingTrees = async () =>
+        (await sut.dataSource.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE '%-tree' AND wait_event_type = 'Lock'`))[0].n as number;
+      const held: Promise<request.Response>[] = [];
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE cleanup_tasks IN ACCESS EXCLUSIVE MODE');
+        for (let i = 0; i < TREE_POOL_SIZE; i++) held.push(getTree(root).then((response) => response));
+        await waitFor('the downloads to hold every tree connection', async () => (await waitingTrees()) === TREE_POOL_SIZE, { timeoutMs: 10_000 });
+        const busy = await getTree(root);
+        expect(busy.status).toBe(503);
+        expect(busy.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(busy.headers['retry-after']).toBe('5');
+        expect(busy.body).toMatchObject({ status: 503, code: 'busy', detail: expect.stringContaining('tree downloads') });
+        // The main pool is untouched: tokens (another table) answer at once.
+        expect((await asAdmin(request(sut.server).get('/api/tokens'))).status).toBe(200);
+      } finally {
+        await blocker.query('ROLLBACK').catch(() => undefined);
+        await blocker.end();
+      }
+      for (const response of await Promise.all(held)) {
+        expect(response.status).toBe(200);
+        expect(response.body).toHaveLength(1);
+      }
+    });
+
     it('lets go of its database connection when the client hangs up half-way', async () => {
       await insertWideTree(ROOT, 50, 100);
       const port = await listening();
-      // More aborted streams than the pool has connections: a leak would block the last request.
-      for (let i = 0; i < POOL_SIZE + 3; i++) {
+      // More aborted streams than the tree pool has connections: a leak would turn the last ones away (503).
+      for (let i = 0; i < TREE_POOL_SIZE + 3; i++) {
         await new Promise<void>((resolve, reject) => {
           const req = httpGet({ host: '127.0.0.1', port, path: `/api/cleanup-tasks/${ROOT}/tree`, headers: { authorization: `Bearer ${sut.tokens.admin}` } }, (res) => {
+            if (res.statusCode !== 200) reject(new Error(`request ${i + 1} answered ${res.statusCode}: tree connections are not released`));
             res.once('data', () => {
               req.destroy();
               resolve();

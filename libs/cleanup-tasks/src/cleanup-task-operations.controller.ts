@@ -55,6 +55,11 @@ export class CleanupTaskOperationsController {
   @ApiOkResponse({ type: [CleanupTaskDto], description: 'The tree, root first.' })
   @MalformedIdProblem()
   @ApiProblem(404, 'Unknown task.')
+  @ApiProblem(503, 'Every connection for tree downloads (`TREE_POOL_SIZE`, 4 by default) is in use: retry after `Retry-After` seconds.', {
+    code: 'busy',
+    title: 'Service busy',
+    detail: 'No connection for tree downloads became free in time (4 in all); retry shortly.',
+  })
   @ApiProblem(504, 'Reading the tree ran past `TREE_QUERY_TIMEOUT_MS` (15 s by default) and was cancelled; nothing was sent.', {
     code: 'query-timeout',
     title: 'Query timed out',

@@ -1,8 +1,8 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import pg, { type Pool, type PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { AppConfig, QueryTimeoutError, ServiceBusyError } from '@app/common';
-import { pgPoolOf, withTransaction } from '@app/database/pg-pool';
+import { createSidePool, pgPoolOf, withTransaction } from '@app/database/pg-pool';
 import { DataSource, Repository } from 'typeorm';
 import {
   AliasGenerator,
@@ -271,28 +271,18 @@ export class CleanupTasksRepository implements OnModuleDestroy {
    */
   private get listPool(): Pool {
     if (!this.listPoolInstance) {
-      const settings = [...(this.config.LIST_QUERY_TIMEOUT_MS > 0 ? [`-c statement_timeout=${this.config.LIST_QUERY_TIMEOUT_MS}`] : [])];
-      // The app's connection (buildDataSourceOptions): a URL plus pg settings in `extra`.
-      const options = this.dataSource.options as { url?: string; applicationName?: string; extra?: { options?: string; connectionTimeoutMillis?: number } };
-      const extra = options.extra ?? {};
-      this.listPoolInstance = new pg.Pool({
-        connectionString: options.url,
+      const connectTimeoutMs = (this.dataSource.options as { extra?: { connectionTimeoutMillis?: number } }).extra?.connectionTimeoutMillis ?? 10_000;
+      const limit = this.config.LIST_QUERY_TIMEOUT_MS;
+      this.listPoolInstance = createSidePool(this.dataSource, {
+        name: 'list',
         max: this.config.LIST_POOL_SIZE,
-        application_name: `${options.applicationName ?? 'cleanup-tasks'}-list`,
+        statementTimeoutMs: limit,
         // How long a request waits for a free connection (or a new one): no
         // longer than a query may run, since the queries it waits for end by then.
-        connectionTimeoutMillis: this.listWaitMs(extra.connectionTimeoutMillis),
-        options: [extra.options, ...settings].filter(Boolean).join(' '),
+        waitMs: limit > 0 ? Math.min(limit, connectTimeoutMs) : connectTimeoutMs,
       });
-      // An idle client's error (e.g. the server restarted) must not crash the process; the pool drops that client.
-      this.listPoolInstance.on('error', () => undefined);
     }
     return this.listPoolInstance;
-  }
-
-  private listWaitMs(connectTimeoutMs = 10_000): number {
-    const limit = this.config.LIST_QUERY_TIMEOUT_MS;
-    return limit > 0 ? Math.min(limit, connectTimeoutMs) : connectTimeoutMs;
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type QueryRunner } from 'typeorm';
-import { AppConfig, QueryTimeoutError } from '@app/common';
+import type { Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { AppConfig, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { createSidePool } from '@app/database/pg-pool';
 import type { TaskStatus } from './cleanup-task.enums';
 import { taskContractJson } from './task-columns';
 
@@ -37,7 +39,7 @@ export class TaskTreeCursor {
   private closed = false;
 
   constructor(
-    private readonly runner: QueryRunner,
+    private readonly client: PoolClient,
     private readonly timeoutMs: number,
   ) {}
 
@@ -48,24 +50,29 @@ export class TaskTreeCursor {
    */
   async fetch(count: number): Promise<string[]> {
     try {
-      const rows: { task: string }[] = await this.runner.query(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
+      const { rows } = await this.client.query<{ task: string }>(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
       return rows.map((row) => row.task);
     } catch (error) {
       throw timedOut(error) ? new QueryTimeoutError(this.timeoutMs, TREE_TOO_LARGE) : error;
     }
   }
 
-  /** Ends the read-only transaction (which closes the cursor) and returns the connection. */
+  /** Ends the read-only transaction (which closes the cursor) and returns the connection (dropped if it broke). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
-      await this.runner.rollbackTransaction();
-    } finally {
-      await this.runner.release();
+      await this.client.query('ROLLBACK');
+      this.client.release();
+    } catch (error) {
+      this.client.release(error as Error);
     }
   }
 }
+
+/** How long a download waits for a tree connection before it is told to retry (503). */
+const TREE_CONNECTION_WAIT_MS = 1000;
+const TREE_RETRY_AFTER_SECONDS = 5;
 
 const TREE_TOO_LARGE = 'The tree is too large to read within the limit; read its parts by parent with GET /api/cleanup-tasks (filter parentId).';
 
@@ -76,34 +83,59 @@ function timedOut(error: unknown): boolean {
 
 /** The SQL of the tree operations: reading a whole tree, and re-queueing a failed subtree. */
 @Injectable()
-export class TaskTreeRepository {
+export class TaskTreeRepository implements OnModuleDestroy {
+  private treePoolInstance?: Pool;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
   ) {}
 
   /**
+   * The connections of tree downloads (TREE_POOL_SIZE), opened on first use:
+   * a download holds its connection for as long as its client reads, so on
+   * the main pool a few slow readers could stall authentication, enqueues
+   * and the scheduler. Each statement is limited to TREE_QUERY_TIMEOUT_MS.
+   */
+  private get treePool(): Pool {
+    this.treePoolInstance ??= createSidePool(this.dataSource, {
+      name: 'tree',
+      max: this.config.TREE_POOL_SIZE,
+      statementTimeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
+      // Downloads in progress may last minutes: waiting for one to end is pointless.
+      waitMs: TREE_CONNECTION_WAIT_MS,
+    });
+    return this.treePoolInstance;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.treePoolInstance?.end();
+    this.treePoolInstance = undefined;
+  }
+
+  /**
    * Opens a cursor over the tree of `rootId` (DECLARE in a REPEATABLE READ,
-   * read-only transaction on a connection of its own, each statement limited
-   * to TREE_QUERY_TIMEOUT_MS). The caller reads it in batches, so a
-   * 100,000-task tree never sits in memory at once.
+   * read-only transaction on a tree connection). The caller reads it in
+   * batches, so a 100,000-task tree never sits in memory at once. Every tree
+   * connection busy: 503 (ServiceBusyError) with Retry-After.
    */
   async openTreeCursor(rootId: string): Promise<TaskTreeCursor> {
     const timeoutMs = this.config.TREE_QUERY_TIMEOUT_MS;
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
+    let client: PoolClient;
     try {
-      await runner.startTransaction('REPEATABLE READ');
-      await runner.query('SET TRANSACTION READ ONLY');
-      // Local to the transaction: the pooled connection goes back without it.
-      await runner.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
-      await runner.query(`DECLARE task_tree NO SCROLL CURSOR FOR ${TREE_QUERY}`, [rootId]);
+      client = await this.treePool.connect();
+    } catch {
+      throw new ServiceBusyError(`No connection for tree downloads became free in time (${this.config.TREE_POOL_SIZE} in all); retry shortly.`, TREE_RETRY_AFTER_SECONDS);
+    }
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(`DECLARE task_tree NO SCROLL CURSOR FOR ${TREE_QUERY}`, [rootId]);
     } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      await runner.release();
+      const cursor = new TaskTreeCursor(client, timeoutMs);
+      await cursor.close();
       throw timedOut(error) ? new QueryTimeoutError(timeoutMs, TREE_TOO_LARGE) : error;
     }
-    return new TaskTreeCursor(runner, timeoutMs);
+    return new TaskTreeCursor(client, timeoutMs);
   }
 
   /**

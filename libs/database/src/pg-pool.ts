@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import pg, { type Pool, type PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 
 /**
@@ -33,4 +33,36 @@ export async function withTransaction<T>(pool: Pool, work: (tx: PoolClient) => P
   } finally {
     if (!client) tx.release();
   }
+}
+
+export interface SidePoolOptions {
+  /** Appended to the app's application_name (`cleanup-tasks-list`), so the connections are recognisable in pg_stat_activity. */
+  name: string;
+  /** Connections at most; opened on demand. */
+  max: number;
+  /** PostgreSQL's statement_timeout on these connections (0: none): a session setting, so no round trip per query. */
+  statementTimeoutMs: number;
+  /** How long a caller waits for a free (or new) connection before pg rejects it. */
+  waitMs: number;
+}
+
+/**
+ * A pool of its own beside TypeORM's, on the app's connection settings
+ * (`buildDataSourceOptions`: URL, application name, session options): a
+ * bulkhead for work that may hold connections long (list queries, tree
+ * downloads), so it cannot take the connections everything else needs.
+ * An idle connection's error (the server restarted) only drops it.
+ */
+export function createSidePool(dataSource: DataSource, options: SidePoolOptions): Pool {
+  const app = dataSource.options as { url?: string; applicationName?: string; extra?: { options?: string } };
+  const settings = options.statementTimeoutMs > 0 ? [`-c statement_timeout=${options.statementTimeoutMs}`] : [];
+  const pool = new pg.Pool({
+    connectionString: app.url,
+    max: options.max,
+    application_name: `${app.applicationName ?? 'cleanup-tasks'}-${options.name}`,
+    connectionTimeoutMillis: options.waitMs,
+    options: [app.extra?.options, ...settings].filter(Boolean).join(' '),
+  });
+  pool.on('error', () => undefined);
+  return pool;
 }

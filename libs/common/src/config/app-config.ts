@@ -76,6 +76,14 @@ export class AppConfig {
   TREE_QUERY_TIMEOUT_MS: number = 15_000;
 
   /**
+   * Connections of tree downloads, beside DATABASE_POOL_SIZE: a download
+   * holds one for as long as its client reads. With every one in use, the
+   * next download answers 503 `busy` with Retry-After.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  TREE_POOL_SIZE: number = 4;
+
+  /**
    * A streamed answer (a task tree) whose client takes no data for this long
    * is ended: its database cursor, connection and snapshot are let go
    * instead of waiting for a stalled or half-open connection.
@@ -132,7 +140,7 @@ export class AppConfig {
 export const CONFIG_KEYS = [
   'PORT', 'HOST', 'DATABASE_URL', 'EMBEDDED_POSTGRES_DIR', 'EMBEDDED_POSTGRES_PORT', 'SCHEDULER_ENABLED',
   'BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_POOL_SIZE', 'LIST_QUERY_TIMEOUT_MS',
-  'LIST_POOL_SIZE', 'TREE_QUERY_TIMEOUT_MS', 'STREAM_STALL_TIMEOUT_MS', 'AUTH_CACHE_TTL_MS',
+  'LIST_POOL_SIZE', 'TREE_QUERY_TIMEOUT_MS', 'TREE_POOL_SIZE', 'STREAM_STALL_TIMEOUT_MS', 'AUTH_CACHE_TTL_MS',
   'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',
   'SCHEDULER_BACKOFF_MAX_MS', 'SCHEDULER_POLL_INTERVAL_MS', 'SCHEDULER_SHUTDOWN_TIMEOUT_MS', 'RETENTION_ENABLED', 'RETENTION_DAYS',
 ] as const satisfies readonly (keyof AppConfig)[];
