@@ -2,12 +2,13 @@ import { Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated } from '@app/auth';
-import { ApiProblem, AppConfig } from '@app/common';
+import { ApiDomainProblem, ApiProblem, AppConfig, QueryTimeoutError } from '@app/common';
 import { CleanupTaskOperationsService } from './cleanup-task-operations.service';
 import { TASK_ID_PARAM } from './cleanup-tasks.controller';
 import { CleanupTaskDto } from './dto/cleanup-task.dto';
 import { RetryResultDto } from './dto/retry-result.dto';
 import { ParseTaskIdPipe } from './task-id.pipe';
+import { TREE_TOO_LARGE, treeBusyError } from './task-tree.repository';
 
 const MALFORMED_ID = 'expected a cleanup task id: ct_ followed by 26 ULID characters';
 const MalformedIdProblem = () => ApiProblem(400, 'Malformed id.', { detail: `id: ${MALFORMED_ID}`, errors: [{ path: 'id', message: MALFORMED_ID }] });
@@ -55,17 +56,8 @@ export class CleanupTaskOperationsController {
   @ApiOkResponse({ type: [CleanupTaskDto], description: 'The tree, root first.' })
   @MalformedIdProblem()
   @ApiProblem(404, 'Unknown task.')
-  @ApiProblem(503, 'Every connection for tree downloads (`TREE_POOL_SIZE`, 4 by default) is in use: retry after `Retry-After` seconds.', {
-    code: 'busy',
-    title: 'Service busy',
-    detail: 'No connection for tree downloads became free in time (4 in all); retry shortly.',
-  })
-  @ApiProblem(504, 'Reading the tree ran past `TREE_QUERY_TIMEOUT_MS` (15 s by default) and was cancelled; nothing was sent.', {
-    code: 'query-timeout',
-    title: 'Query timed out',
-    detail: 'The query did not finish within 15000 ms. The tree is too large to read within the limit; read its parts by parent with GET /api/cleanup-tasks (filter parentId).',
-    limitMs: 15000,
-  })
+  @ApiDomainProblem('Every connection for tree downloads (`TREE_POOL_SIZE`, 4 by default) is in use: retry after `Retry-After` seconds.', treeBusyError(4))
+  @ApiDomainProblem('Reading the tree ran past `TREE_QUERY_TIMEOUT_MS` (15 s by default) and was cancelled; nothing was sent.', new QueryTimeoutError(15_000, TREE_TOO_LARGE))
   async tree(@Param('id', ParseTaskIdPipe) id: string, @Res() response: Response): Promise<void> {
     await writeJsonArray(response, await this.operations.tree(id), this.config.STREAM_STALL_TIMEOUT_MS);
   }

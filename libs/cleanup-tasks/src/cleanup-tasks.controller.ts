@@ -2,13 +2,14 @@ import { Body, Controller, Get, Header, HttpStatus, Param, Post, Query, Res } fr
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated, CurrentPrincipal, type Principal } from '@app/auth';
-import { ApiProblem } from '@app/common';
+import { ApiDomainProblem, ApiProblem, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { CleanupTasksService } from './cleanup-tasks.service';
 import { CleanupTaskPageDto } from './dto/cleanup-task-page.dto';
 import { CleanupTaskDto } from './dto/cleanup-task.dto';
 import { CreateCleanupTaskDto } from './dto/create-cleanup-task.dto';
 import { ApiListCleanupTasksQuery, ParseListQueryPipe, type ListCleanupTasksQuery } from './dto/list-cleanup-tasks.query';
 import { ParseTaskIdPipe } from './task-id.pipe';
+import { LIST_BUSY, NARROW_THE_QUERY } from './cleanup-tasks.repository';
 
 export const TASK_ID_PARAM = { name: 'id', description: "The cleanup task's prefixed id.", example: 'ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV' } as const;
 
@@ -51,17 +52,8 @@ export class CleanupTasksController {
     errors: [{ path: 'filter.OR[1].attempts.gt', message: 'expected integer' }],
   })
   @ApiProblem(414, 'The request line is longer than 64 KiB.')
-  @ApiProblem(503, 'Every connection of the list is busy (for as long as a query may run): retry after `Retry-After` seconds.', {
-    code: 'busy',
-    title: 'Service busy',
-    detail: 'No database connection for the list became free in time; retry shortly.',
-  })
-  @ApiProblem(504, 'The query ran past `LIST_QUERY_TIMEOUT_MS` (15 s by default) and was cancelled; `detail` says how to narrow it.', {
-    code: 'query-timeout',
-    title: 'Query timed out',
-    detail: 'The query did not finish within 15000 ms. Narrow it: a workspace, status, resource type, source event or createdAt range lets indexes do the work; …',
-    limitMs: 15000,
-  })
+  @ApiDomainProblem('Every connection of the list is busy (for as long as a query may run): retry after `Retry-After` seconds.', new ServiceBusyError(LIST_BUSY, 1))
+  @ApiDomainProblem('The query ran past `LIST_QUERY_TIMEOUT_MS` (15 s by default) and was cancelled; `detail` says how to narrow it.', new QueryTimeoutError(15_000, NARROW_THE_QUERY))
   // The page arrives serialised (the tasks' JSON is built by PostgreSQL).
   @Header('Content-Type', 'application/json; charset=utf-8')
   async list(@Query(ParseListQueryPipe) query: ListCleanupTasksQuery, @CurrentPrincipal() principal: Principal): Promise<string> {

@@ -240,7 +240,11 @@ interface ListResultRow {
 /** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (or a cancel request). */
 const QUERY_CANCELED = '57014';
 
-const NARROW_THE_QUERY =
+/** The 503 when no list connection became free in time (its Retry-After: 1 s). */
+export const LIST_BUSY = 'No database connection for the list became free in time; retry shortly.';
+
+/** How to make a list query that timed out cheaper (the 504's detail). */
+export const NARROW_THE_QUERY =
   'Narrow it: a workspace, status, resource type, source event or createdAt range lets indexes do the work; ' +
   'filters on metadata or lastError and orderBy on other fields read every matching task.';
 
@@ -304,7 +308,7 @@ export class CleanupTasksRepository implements OnModuleDestroy {
       client = await this.listPool.connect();
     } catch {
       // Every list connection busy for the whole wait, or the database unreachable.
-      throw new ServiceBusyError('No database connection for the list became free in time; retry shortly.', 1);
+      throw new ServiceBusyError(LIST_BUSY, 1);
     }
     let rows: ListResultRow[];
     try {

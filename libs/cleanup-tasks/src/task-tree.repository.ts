@@ -72,9 +72,14 @@ export class TaskTreeCursor {
 
 /** How long a download waits for a tree connection before it is told to retry (503). */
 const TREE_CONNECTION_WAIT_MS = 1000;
-const TREE_RETRY_AFTER_SECONDS = 5;
 
-const TREE_TOO_LARGE = 'The tree is too large to read within the limit; read its parts by parent with GET /api/cleanup-tasks (filter parentId).';
+/** The 503 when every tree connection stayed in use (Retry-After: 5 s). */
+export function treeBusyError(poolSize: number): ServiceBusyError {
+  return new ServiceBusyError(`No connection for tree downloads became free in time (${poolSize} in all); retry shortly.`, 5);
+}
+
+/** How to get a tree that is too large to read in time (the 504's detail). */
+export const TREE_TOO_LARGE = 'The tree is too large to read within the limit; read its parts by parent with GET /api/cleanup-tasks (filter parentId).';
 
 function timedOut(error: unknown): boolean {
   const { code, driverError } = error as { code?: unknown; driverError?: { code?: unknown } };
@@ -125,7 +130,7 @@ export class TaskTreeRepository implements OnModuleDestroy {
     try {
       client = await this.treePool.connect();
     } catch {
-      throw new ServiceBusyError(`No connection for tree downloads became free in time (${this.config.TREE_POOL_SIZE} in all); retry shortly.`, TREE_RETRY_AFTER_SECONDS);
+      throw treeBusyError(this.config.TREE_POOL_SIZE);
     }
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
+import type { DomainError } from '../errors/domain-errors';
 import { problemType, PROBLEM_CONTENT_TYPE } from '../errors/problem';
 import { ProblemDetailsDto } from './problem-details.dto';
 
@@ -43,4 +44,13 @@ export function ApiProblem(status: number, description: string, example: Partial
       },
     }),
   );
+}
+
+/**
+ * Documents the answer to a domain error with that error itself as the
+ * example (status, code, title, detail and extension members exactly as the
+ * server sends them), so the two cannot drift apart.
+ */
+export function ApiDomainProblem(description: string, error: DomainError) {
+  return ApiProblem(error.status, description, { code: error.code, title: error.title, detail: error.message, ...error.extensions });
 }
