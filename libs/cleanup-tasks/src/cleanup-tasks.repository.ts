@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
-import { AppConfig, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { AppConfig, QueryTimeoutError, ServiceBusyError, SQL_STATE, sqlStateOf } from '@app/common';
 import { createSidePool, pgPoolOf, withTransaction } from '@app/database/pg-pool';
 import { DataSource, Repository } from 'typeorm';
 import {
@@ -237,9 +237,6 @@ interface ListResultRow {
   task: string | null;
 }
 
-/** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (or a cancel request). */
-const QUERY_CANCELED = '57014';
-
 /** The 503 when no list connection became free in time (its Retry-After: 1 s). */
 export const LIST_BUSY = 'No database connection for the list became free in time; retry shortly.';
 
@@ -315,7 +312,7 @@ export class CleanupTasksRepository implements OnModuleDestroy {
       ({ rows } = await client.query<ListResultRow>({ text: statement.text, values: statement.values }));
       client.release();
     } catch (error) {
-      const canceled = (error as { code?: unknown }).code === QUERY_CANCELED;
+      const canceled = sqlStateOf(error) === SQL_STATE.queryCanceled;
       // A cancelled statement leaves the connection fine; after anything else it is dropped.
       client.release(canceled ? undefined : (error as Error));
       if (canceled) throw new QueryTimeoutError(this.config.LIST_QUERY_TIMEOUT_MS, NARROW_THE_QUERY);

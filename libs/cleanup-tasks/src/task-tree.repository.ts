@@ -2,7 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { AppConfig, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { AppConfig, QueryTimeoutError, ServiceBusyError, SQL_STATE, sqlStateOf } from '@app/common';
 import { createSidePool } from '@app/database/pg-pool';
 import type { TaskStatus } from './cleanup-task.enums';
 import { taskContractJson } from './task-columns';
@@ -30,9 +30,6 @@ const TREE_QUERY = `
     FROM tree
    WHERE NOT is_cycle
    ORDER BY depth, created_at, id`;
-
-/** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout. */
-const QUERY_CANCELED = '57014';
 
 /** A server-side cursor over one task tree; hold it briefly and always close it. */
 export class TaskTreeCursor {
@@ -82,8 +79,7 @@ export function treeBusyError(poolSize: number): ServiceBusyError {
 export const TREE_TOO_LARGE = 'The tree is too large to read within the limit; read its parts by parent with GET /api/cleanup-tasks (filter parentId).';
 
 function timedOut(error: unknown): boolean {
-  const { code, driverError } = error as { code?: unknown; driverError?: { code?: unknown } };
-  return code === QUERY_CANCELED || driverError?.code === QUERY_CANCELED;
+  return sqlStateOf(error) === SQL_STATE.queryCanceled;
 }
 
 /** The SQL of the tree operations: reading a whole tree, and re-queueing a failed subtree. */

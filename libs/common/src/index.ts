@@ -12,3 +12,4 @@ export * from './timing/periodic-job';
 export * from './runtime/v8-tuning';
 export * from './validation/storable';
 export * from './validation/storable.decorators';
+export * from './errors/sql-state';

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { DomainError, ValidationFailedError } from './domain-errors';
 import { PROBLEM_CONTENT_TYPE, ProblemDetails, problemType } from './problem';
+import { SQL_STATE, sqlStateOf } from './sql-state';
 
 const CODES_BY_STATUS: Record<number, string> = {
   400: 'bad-request',
@@ -120,14 +121,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 }
 
-/** PostgreSQL's SQLSTATE of a failed query (pg's error, or TypeORM's QueryFailedError around it). */
-function sqlStateOf(exception: unknown): string | undefined {
-  if (typeof exception !== 'object' || exception === null) return undefined;
-  const { code, driverError } = exception as { code?: unknown; driverError?: { code?: unknown } };
-  const state = typeof code === 'string' ? code : driverError?.code;
-  return typeof state === 'string' ? state : undefined;
-}
-
 /**
  * Text PostgreSQL refuses to store: NUL (character_not_in_repertoire 22021)
  * or a \u0000 / invalid escape in jsonb (untranslatable_character 22P05).
@@ -136,7 +129,7 @@ function sqlStateOf(exception: unknown): string | undefined {
  */
 function rejectedText(exception: unknown): boolean {
   const state = sqlStateOf(exception);
-  return state === '22021' || state === '22P05';
+  return state === SQL_STATE.characterNotInRepertoire || state === SQL_STATE.untranslatableCharacter;
 }
 
 /** Errors from Express middleware (body parser: malformed JSON, too large) carry a 4xx `status`. */
