@@ -95,7 +95,7 @@ describe('Get [GET /api/cleanup-tasks/{id}]', () => {
   });
 
   it('shows a task exactly alike in the list, by id and in its tree (fields, their order, text escapes, numbers, timestamps)', async () => {
-    // The list and the tree get their JSON from PostgreSQL; by id goes through the DTO.
+    // All three get their JSON from the same SQL (taskContractJson); this holds the endpoints to it.
     const awkward = 'quote " backslash \\ newline \n tab \t control \u0001 é 漢字 emoji 🧹 </script>';
     const [root] = await insertTasks(sut.dataSource, [
       {

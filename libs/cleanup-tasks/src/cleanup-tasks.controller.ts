@@ -70,8 +70,10 @@ export class CleanupTasksController {
   @ApiOkResponse({ type: CleanupTaskDto })
   @ApiProblem(400, 'Malformed id.', { detail: 'id: expected a cleanup task id: ct_ followed by 26 ULID characters', errors: [{ path: 'id', message: 'expected a cleanup task id: ct_ followed by 26 ULID characters' }] })
   @ApiProblem(404, "Unknown, or outside the token's workspaces (existence is not revealed).")
-  async getById(@Param('id', ParseTaskIdPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<CleanupTaskDto> {
-    return CleanupTaskDto.from(await this.tasks.getById(id, principal.workspaceIds));
+  // The task arrives serialised (its JSON is built by PostgreSQL, as for the list).
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  async getById(@Param('id', ParseTaskIdPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<string> {
+    return this.tasks.getJson(id, principal.workspaceIds);
   }
 
   @Post()
@@ -84,9 +86,11 @@ export class CleanupTasksController {
   @ApiCreatedResponse({ type: CleanupTaskDto, description: 'Enqueued.' })
   @ApiOkResponse({ type: CleanupTaskDto, description: 'Already enqueued for this event: the existing task.' })
   @ApiProblem(400, 'Invalid body: `errors` lists each invalid input.', { detail: 'resourceType: resourceType must be one of the following values: delete_workspace, delete_app, delete_element, delete_database', errors: [{ path: 'resourceType', message: 'resourceType must be one of the following values: delete_workspace, delete_app, delete_element, delete_database' }] })
-  async enqueue(@Body() body: CreateCleanupTaskDto, @Res({ passthrough: true }) response: Response): Promise<CleanupTaskDto> {
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  async enqueue(@Body() body: CreateCleanupTaskDto, @Res({ passthrough: true }) response: Response): Promise<string> {
     const { task, created } = await this.tasks.enqueue(body);
     response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
-    return CleanupTaskDto.from(task);
+    return this.tasks.getJson(task.id, null);
   }
+
 }

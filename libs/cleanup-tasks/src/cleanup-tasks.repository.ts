@@ -355,11 +355,17 @@ export class CleanupTasksRepository implements OnModuleDestroy {
     });
   }
 
-  /** The task if it exists and lies inside the scope. */
-  findById(id: string, scope: WorkspaceScope): Promise<CleanupTask | null> {
-    const query = this.tasks.createQueryBuilder('t').where('t.id = :id', { id });
-    if (scope !== null) query.andWhere('t.workspace_id = ANY(:scope)', { scope: [...scope] });
-    return query.getOne();
+  /**
+   * The task as the API's JSON text (built by PostgreSQL, as for the list and
+   * the tree), if it exists and lies inside the scope.
+   */
+  async findJsonById(id: string, scope: WorkspaceScope): Promise<string | null> {
+    const inScope = scope === null ? '' : ' AND t.workspace_id = ANY($2)';
+    const { rows } = await this.pool.query<{ task: string }>(`SELECT ${taskContractJson('t')} AS task FROM cleanup_tasks AS t WHERE t.id = $1${inScope}`, [
+      id,
+      ...(scope === null ? [] : [[...scope]]),
+    ]);
+    return rows[0]?.task ?? null;
   }
 
   /**

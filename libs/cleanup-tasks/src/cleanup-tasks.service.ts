@@ -113,10 +113,11 @@ export class CleanupTasksService {
     private readonly cursors: CursorCodec,
   ) {}
 
-  async getById(id: string, scope: WorkspaceScope): Promise<CleanupTask> {
-    const task = await this.repository.findById(id, scope);
-    if (!task) throw new ResourceNotFoundError('Cleanup task', id);
-    return task;
+  /** The task as the API's JSON text (`CleanupTaskDto`); 404 unless it exists inside the scope. */
+  async getJson(id: string, scope: WorkspaceScope): Promise<string> {
+    const json = await this.repository.findJsonById(id, scope);
+    if (json === null) throw new ResourceNotFoundError('Cleanup task', id);
+    return json;
   }
 
   /**

@@ -1,14 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { CleanupTask } from '../cleanup-task.entity';
 import { RESOURCE_TYPES, TASK_STATUSES, type ResourceType, type TaskStatus } from '../cleanup-task.enums';
 
-/** The entity's contract fields (what a DTO is made of; list rows carry exactly these). */
-export type CleanupTaskFields = Pick<
-  CleanupTask,
-  'id' | 'parentId' | 'workspaceId' | 'sourceEventId' | 'resourceType' | 'resourceId' | 'metadata' | 'status' | 'attempts' | 'lastError' | 'createdAt' | 'completedAt'
->;
-
-/** A cleanup task as the API shows it (never the entity: the scheduler's columns stay inside). */
+/**
+ * A cleanup task as the API shows it (never the entity: the scheduler's
+ * columns stay inside). The schema of the answers; the JSON itself is built
+ * by PostgreSQL (`taskContractJson`), in this order and these formats.
+ */
 export class CleanupTaskDto {
   @ApiProperty({ description: 'Prefixed, URL-safe, time-sortable id: `ct_` + ULID.', example: 'ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV', pattern: '^ct_[0-9A-HJKMNP-TV-Z]{26}$' })
   id: string;
@@ -45,21 +42,4 @@ export class CleanupTaskDto {
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Set when the status becomes `completed`.', example: null })
   completedAt: string | null;
-
-  static from(task: CleanupTaskFields): CleanupTaskDto {
-    return Object.assign(new CleanupTaskDto(), {
-      id: task.id,
-      parentId: task.parentId,
-      workspaceId: task.workspaceId,
-      sourceEventId: task.sourceEventId,
-      resourceType: task.resourceType,
-      resourceId: task.resourceId,
-      metadata: task.metadata,
-      status: task.status,
-      attempts: task.attempts,
-      lastError: task.lastError,
-      createdAt: task.createdAt.toISOString(),
-      completedAt: task.completedAt?.toISOString() ?? null,
-    });
-  }
 }
