@@ -1,21 +1,6 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Entity } from 'typeorm';
+import { WorkspaceResource } from './reference-resource';
 
 /** An app of a workspace; it holds elements. */
 @Entity({ name: 'apps' })
-export class App {
-  @PrimaryColumn({ type: 'text' })
-  id: string;
-
-  @Column({ name: 'workspace_id', type: 'text' })
-  workspaceId: string;
-
-  @Column({ type: 'text' })
-  name: string;
-
-  /** Fault injection: the next N deletions fail; negative, every one does. */
-  @Column({ name: 'fail_deletes', type: 'integer', default: 0 })
-  failDeletes: number;
-
-  @Column({ name: 'created_at', type: 'timestamptz', precision: 3 })
-  createdAt: Date;
-}
+export class App extends WorkspaceResource {}
