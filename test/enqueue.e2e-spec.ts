@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { CleanupTasksService } from '@app/cleanup-tasks';
 import { createTestApp, type TestApp } from './support/test-app';
 
 describe('Enqueue [POST /api/cleanup-tasks]', () => {
@@ -76,5 +77,18 @@ describe('Enqueue [POST /api/cleanup-tasks]', () => {
     expect((await enqueue(body, sut.tokens.member)).status).toBe(403);
     expect((await request(sut.server).post('/api/cleanup-tasks').send(body)).status).toBe(401);
     expect((await enqueue(body, sut.tokens.revoked)).status).toBe(401);
+  });
+
+  it('offers the same to other modules in-process (CleanupTasksService.enqueue), with the stored task', async () => {
+    const tasks = sut.app.get(CleanupTasksService);
+    const input = { resourceType: 'delete_app' as const, resourceId: 'app_inproc', workspaceId: 'ws_inproc', sourceEventId: 'evt_inproc', metadata: { by: 'module' } };
+    const first = await tasks.enqueue(input);
+    expect(first.created).toBe(true);
+    expect(first.task).toMatchObject({ resourceType: 'delete_app', resourceId: 'app_inproc', workspaceId: 'ws_inproc', parentId: null, status: 'pending', metadata: { by: 'module' } });
+    const again = await tasks.enqueue(input);
+    expect(again).toMatchObject({ created: false, task: { id: first.task.id } });
+    const overHttp = await enqueue({ resourceType: 'delete_app', resourceId: 'app_inproc', workspaceId: 'ws_inproc', sourceEventId: 'evt_inproc' }, sut.tokens.admin);
+    expect(overHttp.status).toBe(200);
+    expect(overHttp.body.id).toBe(first.task.id);
   });
 });

@@ -88,9 +88,9 @@ export class CleanupTasksController {
   @ApiProblem(400, 'Invalid body: `errors` lists each invalid input.', { detail: 'resourceType: resourceType must be one of the following values: delete_workspace, delete_app, delete_element, delete_database', errors: [{ path: 'resourceType', message: 'resourceType must be one of the following values: delete_workspace, delete_app, delete_element, delete_database' }] })
   @Header('Content-Type', 'application/json; charset=utf-8')
   async enqueue(@Body() body: CreateCleanupTaskDto, @Res({ passthrough: true }) response: Response): Promise<string> {
-    const { task, created } = await this.tasks.enqueue(body);
+    const { json, created } = await this.tasks.enqueueJson(body);
     response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
-    return this.tasks.getJson(task.id, null);
+    return json;
   }
 
 }

@@ -368,13 +368,18 @@ export class CleanupTasksRepository implements OnModuleDestroy {
     return rows[0]?.task ?? null;
   }
 
+  /** The task as the entity (the in-process API); it must exist. */
+  findById(id: string): Promise<CleanupTask> {
+    return this.tasks.findOneByOrFail({ id });
+  }
+
   /**
    * Inserts a root task unless one with the same (sourceEventId, resourceType,
-   * resourceId) exists; either way returns the stored task and whether it is new.
-   * ON CONFLICT makes concurrent deliveries of one event safe.
+   * resourceId) exists; either way returns the stored task's id and whether
+   * it is new. ON CONFLICT makes concurrent deliveries of one event safe.
    */
-  async insertRootIdempotent(task: NewRootTask): Promise<{ task: CleanupTask; created: boolean }> {
-    const rows: { id: string }[] = await this.dataSource.query(
+  async insertRootIdempotent(task: NewRootTask): Promise<{ id: string; created: boolean }> {
+    const inserted: { id: string }[] = await this.dataSource.query(
       `INSERT INTO cleanup_tasks (id, workspace_id, source_event_id, resource_type, resource_id, metadata)
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (source_event_id, resource_type, resource_id) WHERE parent_id IS NULL AND source_event_id IS NOT NULL
@@ -382,13 +387,12 @@ export class CleanupTasksRepository implements OnModuleDestroy {
        RETURNING id`,
       [task.id, task.workspaceId, task.sourceEventId, task.resourceType, task.resourceId, JSON.stringify(task.metadata)],
     );
-    if (rows.length > 0) {
-      return { task: await this.tasks.findOneByOrFail({ id: rows[0].id }), created: true };
-    }
-    const existing = await this.tasks
-      .createQueryBuilder('t')
-      .where('t.parent_id IS NULL AND t.source_event_id = :sourceEventId AND t.resource_type = :resourceType AND t.resource_id = :resourceId', task)
-      .getOneOrFail();
-    return { task: existing, created: false };
+    if (inserted.length > 0) return { id: inserted[0].id, created: true };
+    const existing: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM cleanup_tasks WHERE parent_id IS NULL AND source_event_id = $1 AND resource_type = $2 AND resource_id = $3`,
+      [task.sourceEventId, task.resourceType, task.resourceId],
+    );
+    if (existing.length === 0) throw new Error(`insertRootIdempotent: the conflicting task of event ${task.sourceEventId} is gone`);
+    return { id: existing[0].id, created: false };
   }
 }

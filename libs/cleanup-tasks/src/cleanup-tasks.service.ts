@@ -142,7 +142,18 @@ export class CleanupTasksService {
   }
 
   /** Enqueues a root task; idempotent on (sourceEventId, resourceType, resourceId). */
-  enqueue(input: EnqueueCleanupTask): Promise<{ task: CleanupTask; created: boolean }> {
+  async enqueue(input: EnqueueCleanupTask): Promise<{ task: CleanupTask; created: boolean }> {
+    const { id, created } = await this.insertRoot(input);
+    return { task: await this.repository.findById(id), created };
+  }
+
+  /** `enqueue`, with the task as the API's JSON text (`CleanupTaskDto`). */
+  async enqueueJson(input: EnqueueCleanupTask): Promise<{ json: string; created: boolean }> {
+    const { id, created } = await this.insertRoot(input);
+    return { json: await this.getJson(id, null), created };
+  }
+
+  private insertRoot(input: EnqueueCleanupTask): Promise<{ id: string; created: boolean }> {
     return this.repository.insertRootIdempotent({
       id: newId('ct'),
       resourceType: input.resourceType,
