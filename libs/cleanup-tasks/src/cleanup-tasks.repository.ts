@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
-import { AppConfig, QueryTimeoutError, ServiceBusyError, SQL_STATE, sqlStateOf } from '@app/common';
+import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { createSidePool, pgPoolOf, withTransaction } from '@app/database/pg-pool';
 import { DataSource, Repository } from 'typeorm';
 import {
@@ -312,7 +312,7 @@ export class CleanupTasksRepository implements OnModuleDestroy {
       ({ rows } = await client.query<ListResultRow>({ text: statement.text, values: statement.values }));
       client.release();
     } catch (error) {
-      const canceled = sqlStateOf(error) === SQL_STATE.queryCanceled;
+      const canceled = isQueryCanceled(error);
       // A cancelled statement leaves the connection fine; after anything else it is dropped.
       client.release(canceled ? undefined : (error as Error));
       if (canceled) throw new QueryTimeoutError(this.config.LIST_QUERY_TIMEOUT_MS, NARROW_THE_QUERY);

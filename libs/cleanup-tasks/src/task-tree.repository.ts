@@ -2,7 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { AppConfig, QueryTimeoutError, ServiceBusyError, SQL_STATE, sqlStateOf } from '@app/common';
+import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { createSidePool } from '@app/database/pg-pool';
 import type { TaskStatus } from './cleanup-task.enums';
 import { taskContractJson } from './task-columns';
@@ -50,7 +50,7 @@ export class TaskTreeCursor {
       const { rows } = await this.client.query<{ task: string }>(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
       return rows.map((row) => row.task);
     } catch (error) {
-      throw timedOut(error) ? new QueryTimeoutError(this.timeoutMs, TREE_TOO_LARGE) : error;
+      throw isQueryCanceled(error) ? new QueryTimeoutError(this.timeoutMs, TREE_TOO_LARGE) : error;
     }
   }
 
@@ -77,10 +77,6 @@ export function treeBusyError(poolSize: number): ServiceBusyError {
 
 /** How to get a tree that is too large to read in time (the 504's detail). */
 export const TREE_TOO_LARGE = 'The tree is too large to read within the limit; read its parts by parent with GET /api/cleanup-tasks (filter parentId).';
-
-function timedOut(error: unknown): boolean {
-  return sqlStateOf(error) === SQL_STATE.queryCanceled;
-}
 
 /** The SQL of the tree operations: reading a whole tree, and re-queueing a failed subtree. */
 @Injectable()
@@ -134,7 +130,7 @@ export class TaskTreeRepository implements OnModuleDestroy {
     } catch (error) {
       const cursor = new TaskTreeCursor(client, timeoutMs);
       await cursor.close();
-      throw timedOut(error) ? new QueryTimeoutError(timeoutMs, TREE_TOO_LARGE) : error;
+      throw isQueryCanceled(error) ? new QueryTimeoutError(timeoutMs, TREE_TOO_LARGE) : error;
     }
     return new TaskTreeCursor(client, timeoutMs);
   }

@@ -15,3 +15,8 @@ export function sqlStateOf(error: unknown): string | undefined {
   const state = typeof code === 'string' ? code : driverError?.code;
   return typeof state === 'string' ? state : undefined;
 }
+
+/** Whether PostgreSQL cancelled the statement (statement_timeout, or an operator's cancel). */
+export function isQueryCanceled(error: unknown): boolean {
+  return sqlStateOf(error) === SQL_STATE.queryCanceled;
+}
