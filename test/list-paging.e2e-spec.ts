@@ -256,12 +256,12 @@ describe('List cursors are signed with CURSOR_SECRET, else with a key kept in th
 
   it('otherwise generates one key once, stored in service_secrets, and reuses it', async () => {
     const config = validateEnvironment({});
-    const first = await loadCursorSecret(config, sut.dataSource);
-    const second = await loadCursorSecret(config, sut.dataSource);
+    const first = await loadCursorSecret(config, sut.db);
+    const second = await loadCursorSecret(config, sut.db);
     expect(first).toBe(second);
     expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await sut.dataSource.query(`SELECT secret FROM service_secrets WHERE name = $1`, [CURSOR_SECRET_NAME])).toEqual([{ secret: first }]);
-    expect(await loadCursorSecret(validateEnvironment({ CURSOR_SECRET: secret }), sut.dataSource)).toBe(secret);
+    expect(await loadCursorSecret(validateEnvironment({ CURSOR_SECRET: secret }), sut.db)).toBe(secret);
   });
 
   it('rejects a cursor signed with another key', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { newId } from '@app/common';
-import { buildDataSourceOptions } from '@app/database';
+import { buildDataSourceOptions, databaseSettingsFor } from '@app/database';
 import { PROBE_RUNS_DDL, type ProbeBehaviour } from '@app/scheduler/testing/probe.handlers';
 import { createTestDatabase } from './support/test-app';
 import { assertWorkerBuildIsFresh, startWorker, stopWorkers, waitFor, type WorkerProcess } from './support/scheduler';
@@ -29,7 +29,7 @@ describe('Scheduler processes on one database', () => {
   beforeAll(async () => {
     assertWorkerBuildIsFresh();
     database = await createTestDatabase();
-    db = await new DataSource(buildDataSourceOptions(database.url, { poolSize: 4 })).initialize();
+    db = await new DataSource(buildDataSourceOptions(databaseSettingsFor(database.url))).initialize();
     await db.query(PROBE_RUNS_DDL);
   });
   afterAll(async () => {

@@ -19,11 +19,11 @@ const { parseListQuery } = await import(`${dist}/libs/cleanup-tasks/src/dto/list
 const { prepareTaskList } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.service.js`);
 const { listStatement } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
 const { CLEANUP_TASK_QUERY_FIELDS } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.query-fields.js`);
-const { buildDataSourceOptions } = await import(`${dist}/libs/database/src/data-source-options.js`);
+const { databaseSettingsFor, poolConfig } = await import(`${dist}/libs/database/src/database-settings.js`);
 
 const [databaseUrl, secret] = process.argv.slice(2);
 // The app's session settings (they shape the plans: random_page_cost), from the app's own definition.
-const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, options: buildDataSourceOptions(databaseUrl).extra.options });
+const pool = new pg.Pool(poolConfig(databaseSettingsFor(databaseUrl), { name: 'bare', max: 10 }));
 const codec = new CursorCodec(secret);
 
 async function page(url, scope) {

@@ -1,6 +1,7 @@
 import './register-path-aliases';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../libs/database/src/data-source-options';
+import { databaseSettingsFor } from '../../libs/database/src/database-settings';
 import { quoteIdentifier, startEmbeddedPostgres } from '../../libs/database/src/embedded-postgres';
 import { STATE_ENV, TEMPLATE_DATABASE, TEST_PG_DIR, TEST_PG_PORT } from './test-database.config';
 
@@ -34,7 +35,7 @@ export default async function globalSetup(): Promise<void> {
     await admin.destroy();
   }
 
-  const template = new DataSource(buildDataSourceOptions(withDatabase(serverUrl, TEMPLATE_DATABASE), { poolSize: 2 }));
+  const template = new DataSource(buildDataSourceOptions(databaseSettingsFor(withDatabase(serverUrl, TEMPLATE_DATABASE))));
   await template.initialize();
   try {
     await template.runMigrations({ transaction: 'each' });

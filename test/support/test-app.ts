@@ -2,7 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DataSource } from 'typeorm';
 import { TokensService } from '@app/auth';
 import { validateEnvironment, newId } from '@app/common';
-import { quoteIdentifier } from '@app/database';
+import { quoteIdentifier, SqlExecutor } from '@app/database';
 import type { CleanupTask } from '@app/cleanup-tasks';
 import { createApp } from '../../apps/api/src/create-app';
 import { STATE_ENV, TEMPLATE_DATABASE } from './test-database.config';
@@ -25,6 +25,8 @@ export interface TestApp {
   /** The HTTP server, for supertest's `request(...)`. */
   server: ReturnType<NestExpressApplication['getHttpServer']>;
   dataSource: DataSource;
+  /** The app's own SqlExecutor. */
+  db: SqlExecutor;
   databaseUrl: string;
   tokens: TestTokens;
   close(): Promise<void>;
@@ -85,6 +87,7 @@ export async function createTestApp(options: { env?: Record<string, string> } = 
     app,
     server: app.getHttpServer(),
     dataSource: app.get(DataSource),
+    db: app.get(SqlExecutor),
     databaseUrl: database.url,
     tokens,
     close: async () => {

@@ -1,9 +1,9 @@
-import { DynamicModule, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { AuthModule } from '@app/auth';
 import { CleanupTasksModule } from '@app/cleanup-tasks';
-import { AppConfig, AppConfigModule, createValidationPipe, ProblemDetailsFilter } from '@app/common';
+import { AppConfig, AppConfigModule, createValidationPipe, ProblemDetailsFilter, ShutdownCallback } from '@app/common';
 import { DatabaseModule } from '@app/database';
 import { ResourcesModule } from '@app/resources';
 import { SchedulerModule } from '@app/scheduler';
@@ -15,13 +15,6 @@ export interface AppModuleOptions {
   databaseUrl: string;
   /** Runs last when the application shuts down (e.g. stopping the embedded PostgreSQL). */
   onShutdown?: () => Promise<void>;
-}
-
-class ShutdownCallback implements OnApplicationShutdown {
-  constructor(private readonly callback?: () => Promise<void>) {}
-  async onApplicationShutdown(): Promise<void> {
-    await this.callback?.();
-  }
 }
 
 @Module({})
@@ -43,7 +36,7 @@ export class AppModule {
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-        { provide: ShutdownCallback, useValue: new ShutdownCallback(onShutdown) },
+        ShutdownCallback.provider(onShutdown),
       ],
     };
   }

@@ -1,6 +1,6 @@
-import { DynamicModule, Module, type OnApplicationShutdown, type Type } from '@nestjs/common';
+import { DynamicModule, Module, type Type } from '@nestjs/common';
 import { TaskCountsModule } from '@app/cleanup-tasks/task-counts.module';
-import { AppConfig, AppConfigModule } from '@app/common';
+import { AppConfig, AppConfigModule, ShutdownCallback } from '@app/common';
 import { DatabaseModule } from '@app/database';
 import { ResourcesModule } from '@app/resources';
 import { SchedulerModule } from '@app/scheduler';
@@ -21,13 +21,6 @@ export interface WorkerModuleOptions {
   onShutdown?: () => Promise<void>;
 }
 
-class ShutdownCallback implements OnApplicationShutdown {
-  constructor(private readonly callback?: () => Promise<void>) {}
-  async onApplicationShutdown(): Promise<void> {
-    await this.callback?.();
-  }
-}
-
 const HANDLER_MODULES: Record<WorkerHandlers, Type> = { reference: ResourcesModule, probe: ProbeHandlersModule };
 
 /** The worker deployable: database, scheduler and handlers; no HTTP. */
@@ -43,7 +36,7 @@ export class WorkerModule {
         SchedulerModule,
         TaskCountsModule,
       ],
-      providers: [{ provide: ShutdownCallback, useValue: new ShutdownCallback(onShutdown) }],
+      providers: [ShutdownCallback.provider(onShutdown)],
     };
   }
 }

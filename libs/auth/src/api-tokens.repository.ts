@@ -1,16 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull, Repository } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Repository } from 'typeorm';
 import { ApiToken } from './api-token.entity';
 
 /** All SQL on `api_tokens`. */
 @Injectable()
 export class ApiTokensRepository {
-  private readonly tokens: Repository<ApiToken>;
-
-  constructor(@InjectDataSource() dataSource: DataSource) {
-    this.tokens = dataSource.getRepository(ApiToken);
-  }
+  constructor(@InjectRepository(ApiToken) private readonly tokens: Repository<ApiToken>) {}
 
   async insert(token: ApiToken): Promise<ApiToken> {
     await this.tokens.insert(token);

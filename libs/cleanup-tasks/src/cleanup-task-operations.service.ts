@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConflictError, ResourceNotFoundError } from '@app/common';
+import { TaskQueueRepository } from '@app/scheduler/task-queue.repository';
 import { TaskTreeRepository } from './task-tree.repository';
 
 /** Rows per FETCH of the tree cursor: a few hundred KB of JSON at a time. */
@@ -8,11 +9,14 @@ const TREE_BATCH_SIZE = 1000;
 /** Admin operations on task trees: retry a failed tree, read a whole tree. */
 @Injectable()
 export class CleanupTaskOperationsService {
-  constructor(private readonly trees: TaskTreeRepository) {}
+  constructor(
+    private readonly trees: TaskTreeRepository,
+    private readonly queue: TaskQueueRepository,
+  ) {}
 
   /** Re-queues a failed task with its failed descendants; 409 (with the current status) for any other status. */
   async retry(id: string): Promise<void> {
-    const result = await this.trees.requeueFailedSubtree(id);
+    const result = await this.queue.requeueFailedSubtree(id);
     if (!result) throw new ResourceNotFoundError('Cleanup task', id);
     if (result.status !== 'failed') {
       throw new ConflictError('task-not-failed', `Cleanup task ${id} is ${result.status}; only a failed task can be retried.`, {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { TaskQueueModule } from '@app/scheduler/task-queue.module';
 import { CleanupTaskOperationsController } from './cleanup-task-operations.controller';
 import { CleanupTaskOperationsService } from './cleanup-task-operations.service';
 import { CleanupTasksController } from './cleanup-tasks.controller';
@@ -8,7 +9,7 @@ import { TaskCountsModule } from './task-counts.module';
 import { TaskTreeRepository } from './task-tree.repository';
 
 @Module({
-  imports: [TaskCountsModule],
+  imports: [TaskCountsModule, TaskQueueModule],
   controllers: [CleanupTasksController, CleanupTaskOperationsController],
   providers: [CleanupTasksService, TaskTreeRepository, CleanupTaskOperationsService, cursorCodecProvider],
   exports: [CleanupTasksService],

@@ -1,9 +1,10 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
+import { Repository } from 'typeorm';
 import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
-import { createSidePool, pgPoolOf, withTransaction } from '@app/database/pg-pool';
-import { DataSource, Repository } from 'typeorm';
+import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
+import { SqlExecutor } from '@app/database/sql-executor';
 import {
   AliasGenerator,
   SqlParams,
@@ -67,9 +68,6 @@ export interface TaskListOptions {
 }
 
 export const DEFAULT_TASK_LIST_OPTIONS: Readonly<TaskListOptions> = Object.freeze({ enumerateBelow: 5000 });
-
-/** Advisory lock key of the counters' compaction ('CTCC'). */
-const COUNTS_COMPACTION_LOCK = 0x43_54_43_43;
 
 const ALL_FIELDS: ReadonlySet<string> = new Set(Object.keys(CLEANUP_TASK_QUERY_FIELDS.fields));
 
@@ -247,21 +245,15 @@ export const NARROW_THE_QUERY =
 
 /** The API's SQL on `cleanup_tasks` (the scheduler keeps its queue SQL in its own repository). */
 @Injectable()
-export class CleanupTasksRepository implements OnModuleDestroy {
-  private readonly tasks: Repository<CleanupTask>;
-  private readonly pool: Pool;
-  private listPoolInstance?: Pool;
+export class CleanupTasksRepository {
   /** Tuning of the list statement (tests set `enumerateBelow` to exercise both page branches). */
   listOptions: TaskListOptions = { ...DEFAULT_TASK_LIST_OPTIONS };
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(CleanupTask) private readonly tasks: Repository<CleanupTask>,
+    private readonly db: SqlExecutor,
     private readonly config: AppConfig,
-  ) {
-    this.tasks = dataSource.getRepository(CleanupTask);
-    // The counters' compaction runs on the driver's pg pool directly.
-    this.pool = pgPoolOf(dataSource);
-  }
+  ) {}
 
   /**
    * The list's own pool, opened on first use (processes that never list, such
@@ -271,24 +263,15 @@ export class CleanupTasksRepository implements OnModuleDestroy {
    * round trip per query).
    */
   private get listPool(): Pool {
-    if (!this.listPoolInstance) {
-      const connectTimeoutMs = (this.dataSource.options as { extra?: { connectionTimeoutMillis?: number } }).extra?.connectionTimeoutMillis ?? 10_000;
-      const limit = this.config.LIST_QUERY_TIMEOUT_MS;
-      this.listPoolInstance = createSidePool(this.dataSource, {
-        name: 'list',
-        max: this.config.LIST_POOL_SIZE,
-        statementTimeoutMs: limit,
-        // How long a request waits for a free connection (or a new one): no
-        // longer than a query may run, since the queries it waits for end by then.
-        waitMs: limit > 0 ? Math.min(limit, connectTimeoutMs) : connectTimeoutMs,
-      });
-    }
-    return this.listPoolInstance;
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.listPoolInstance?.end();
-    this.listPoolInstance = undefined;
+    const limit = this.config.LIST_QUERY_TIMEOUT_MS;
+    const connectTimeoutMs = this.db.settings.connectTimeoutMs;
+    return this.db.sidePool('list', {
+      max: this.config.LIST_POOL_SIZE,
+      statementTimeoutMs: limit,
+      // How long a request waits for a free connection (or a new one): no
+      // longer than a query may run, since the queries it waits for end by then.
+      waitMs: limit > 0 ? Math.min(limit, connectTimeoutMs) : connectTimeoutMs,
+    });
   }
 
   /**
@@ -333,8 +316,8 @@ export class CleanupTasksRepository implements OnModuleDestroy {
    * deadlock, though the advisory lock already lets only one run.
    */
   compactTaskCounts(): Promise<number> {
-    return withTransaction(this.pool, async (client) => {
-      const { rows: lock } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [COUNTS_COMPACTION_LOCK]);
+    return this.db.transaction(async (client) => {
+      const { rows: lock } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [ADVISORY_LOCKS.countsCompaction]);
       if (!lock[0].ok) return 0;
       const { rows } = await client.query<{ folded: string }>(`
         WITH moved AS (
@@ -361,7 +344,7 @@ export class CleanupTasksRepository implements OnModuleDestroy {
    */
   async findJsonById(id: string, scope: WorkspaceScope): Promise<string | null> {
     const inScope = scope === null ? '' : ' AND t.workspace_id = ANY($2)';
-    const { rows } = await this.pool.query<{ task: string }>(`SELECT ${taskContractJson('t')} AS task FROM cleanup_tasks AS t WHERE t.id = $1${inScope}`, [
+    const { rows } = await this.db.query<{ task: string }>(`SELECT ${taskContractJson('t')} AS task FROM cleanup_tasks AS t WHERE t.id = $1${inScope}`, [
       id,
       ...(scope === null ? [] : [[...scope]]),
     ]);
@@ -379,7 +362,7 @@ export class CleanupTasksRepository implements OnModuleDestroy {
    * it is new. ON CONFLICT makes concurrent deliveries of one event safe.
    */
   async insertRootIdempotent(task: NewRootTask): Promise<{ id: string; created: boolean }> {
-    const inserted: { id: string }[] = await this.dataSource.query(
+    const { rows: inserted } = await this.db.query<{ id: string }>(
       `INSERT INTO cleanup_tasks (id, workspace_id, source_event_id, resource_type, resource_id, metadata)
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (source_event_id, resource_type, resource_id) WHERE parent_id IS NULL AND source_event_id IS NOT NULL
@@ -388,7 +371,7 @@ export class CleanupTasksRepository implements OnModuleDestroy {
       [task.id, task.workspaceId, task.sourceEventId, task.resourceType, task.resourceId, JSON.stringify(task.metadata)],
     );
     if (inserted.length > 0) return { id: inserted[0].id, created: true };
-    const existing: { id: string }[] = await this.dataSource.query(
+    const { rows: existing } = await this.db.query<{ id: string }>(
       `SELECT id FROM cleanup_tasks WHERE parent_id IS NULL AND source_event_id = $1 AND resource_type = $2 AND resource_id = $3`,
       [task.sourceEventId, task.resourceType, task.resourceId],
     );

@@ -1,8 +1,7 @@
 import type { Provider } from '@nestjs/common';
-import { getDataSourceToken } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import type { DataSource } from 'typeorm';
 import { AppConfig } from '@app/common';
+import { SqlExecutor } from '@app/database/sql-executor';
 import { CursorCodec } from '@app/query-dsl';
 
 /** The row of `service_secrets` holding the generated cursor key. */
@@ -16,21 +15,21 @@ export const CURSOR_SECRET_NAME = 'cursor_hmac_v1';
  * any configuration. `ON CONFLICT DO NOTHING`, then a read, makes concurrent
  * first starts agree on one key.
  */
-export async function loadCursorSecret(config: AppConfig, dataSource: DataSource): Promise<string> {
+export async function loadCursorSecret(config: AppConfig, db: SqlExecutor): Promise<string> {
   if (config.CURSOR_SECRET) return config.CURSOR_SECRET;
   // Two statements: the SELECT must run in a snapshot taken after the INSERT
   // (which may have waited for a concurrent first start to commit its key).
-  await dataSource.query(`INSERT INTO service_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
+  await db.query(`INSERT INTO service_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
     CURSOR_SECRET_NAME,
     randomBytes(32).toString('base64url'),
   ]);
-  const rows: { secret: string }[] = await dataSource.query(`SELECT secret FROM service_secrets WHERE name = $1`, [CURSOR_SECRET_NAME]);
+  const { rows } = await db.query<{ secret: string }>(`SELECT secret FROM service_secrets WHERE name = $1`, [CURSOR_SECRET_NAME]);
   if (rows.length === 0) throw new Error('could not create or read the cursor secret');
   return rows[0].secret;
 }
 
 export const cursorCodecProvider: Provider = {
   provide: CursorCodec,
-  inject: [AppConfig, getDataSourceToken()],
-  useFactory: async (config: AppConfig, dataSource: DataSource) => new CursorCodec(await loadCursorSecret(config, dataSource)),
+  inject: [AppConfig, SqlExecutor],
+  useFactory: async (config: AppConfig, db: SqlExecutor) => new CursorCodec(await loadCursorSecret(config, db)),
 };

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CleanupTask } from './cleanup-task.entity';
 import { CleanupTasksRepository } from './cleanup-tasks.repository';
 import { CleanupTaskCountsCompactor } from './task-counts.compactor';
 
@@ -8,6 +10,7 @@ import { CleanupTaskCountsCompactor } from './task-counts.compactor';
  * the deltas never pile up, whichever processes are running.
  */
 @Module({
+  imports: [TypeOrmModule.forFeature([CleanupTask])],
   providers: [CleanupTasksRepository, CleanupTaskCountsCompactor],
   // One repository per application: the list module uses this one.
   exports: [CleanupTasksRepository],

@@ -1,10 +1,7 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { DataSource } from 'typeorm';
 import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
-import { createSidePool } from '@app/database/pg-pool';
-import type { TaskStatus } from './cleanup-task.enums';
+import { SqlExecutor } from '@app/database/sql-executor';
 import { taskContractJson } from './task-columns';
 
 /**
@@ -78,13 +75,11 @@ export function treeBusyError(poolSize: number): ServiceBusyError {
 /** How to get a tree that is too large to read in time (the 504's detail). */
 export const TREE_TOO_LARGE = 'The tree is too large to read within the limit; read its parts by parent with GET /api/cleanup-tasks (filter parentId).';
 
-/** The SQL of the tree operations: reading a whole tree, and re-queueing a failed subtree. */
+/** The SQL of reading a whole tree. */
 @Injectable()
-export class TaskTreeRepository implements OnModuleDestroy {
-  private treePoolInstance?: Pool;
-
+export class TaskTreeRepository {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly db: SqlExecutor,
     private readonly config: AppConfig,
   ) {}
 
@@ -95,19 +90,12 @@ export class TaskTreeRepository implements OnModuleDestroy {
    * and the scheduler. Each statement is limited to TREE_QUERY_TIMEOUT_MS.
    */
   private get treePool(): Pool {
-    this.treePoolInstance ??= createSidePool(this.dataSource, {
-      name: 'tree',
+    return this.db.sidePool('tree', {
       max: this.config.TREE_POOL_SIZE,
       statementTimeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
       // Downloads in progress may last minutes: waiting for one to end is pointless.
       waitMs: TREE_CONNECTION_WAIT_MS,
     });
-    return this.treePoolInstance;
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.treePoolInstance?.end();
-    this.treePoolInstance = undefined;
   }
 
   /**
@@ -133,38 +121,5 @@ export class TaskTreeRepository implements OnModuleDestroy {
       throw isQueryCanceled(error) ? new QueryTimeoutError(timeoutMs, TREE_TOO_LARGE) : error;
     }
     return new TaskTreeCursor(client, timeoutMs);
-  }
-
-  /**
-   * Re-queues a failed task and its failed descendants: due at once, with a
-   * fresh budget of automatic attempts (`attempts_base = attempts`; attempts
-   * keep counting). Returns the task's status when it was not failed (then
-   * nothing changed), or null when it does not exist.
-   *
-   * The row lock on the task serialises concurrent retries: the second sees
-   * `pending` and gets a 409. The walk skips completed subtrees: a task
-   * completes only after all its children did, so nothing failed lies below.
-   */
-  async requeueFailedSubtree(id: string): Promise<{ status: TaskStatus; requeued: number } | null> {
-    return this.dataSource.transaction(async (manager) => {
-      const found: { status: TaskStatus }[] = await manager.query(`SELECT status FROM cleanup_tasks WHERE id = $1 FOR UPDATE`, [id]);
-      if (found.length === 0) return null;
-      if (found[0].status !== 'failed') return { status: found[0].status, requeued: 0 };
-      const [, requeued] = (await manager.query(
-        `WITH RECURSIVE subtree AS (
-           SELECT id FROM cleanup_tasks WHERE id = $1
-           UNION ALL
-           SELECT c.id FROM cleanup_tasks AS c JOIN subtree ON c.parent_id = subtree.id
-            WHERE c.status <> 'completed'
-         ) CYCLE id SET is_cycle USING path
-         UPDATE cleanup_tasks AS t
-            SET status = 'pending', run_at = now(), attempts_base = t.attempts, awaiting_children = false,
-                locked_by = NULL, locked_until = NULL, updated_at = now()
-           FROM subtree
-          WHERE t.id = subtree.id AND NOT subtree.is_cycle AND t.status = 'failed'`,
-        [id],
-      )) as [unknown[], number];
-      return { status: 'failed', requeued };
-    });
   }
 }

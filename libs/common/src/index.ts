@@ -13,3 +13,4 @@ export * from './runtime/v8-tuning';
 export * from './validation/storable';
 export * from './validation/storable.decorators';
 export * from './errors/sql-state';
+export * from './runtime/shutdown-callback';

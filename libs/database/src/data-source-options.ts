@@ -1,26 +1,32 @@
-import type { DataSourceOptions } from 'typeorm';
-import { ENTITIES } from './entities';
+import type { DataSourceOptions, EntitySchema, MixedList } from 'typeorm';
+import { poolConfig, type DatabaseSettings } from './database-settings';
 import { MIGRATIONS } from './migrations';
 
-/** One definition of the connection, shared by the app, the TypeORM CLI (ormconfig.ts) and the tests. */
-export function buildDataSourceOptions(databaseUrl: string, overrides: { poolSize?: number; applicationName?: string } = {}): DataSourceOptions {
+/** Connections of TypeORM's own pool: migrations and the entity repositories (tokens, resources); hand-written SQL runs on SqlExecutor. */
+export const TYPEORM_POOL_SIZE = 4;
+
+/**
+ * The TypeORM DataSource's options, from the same DatabaseSettings as every
+ * other pool: used by the app (entities registered by each feature module,
+ * `autoLoadEntities`), the TypeORM CLI (ormconfig.ts lists the entities) and
+ * the tests (migrations only).
+ */
+export function buildDataSourceOptions(
+  settings: DatabaseSettings,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: MixedList<Function | string | EntitySchema> = [],
+): DataSourceOptions {
+  const { connectionString, application_name, connectionTimeoutMillis, options } = poolConfig(settings, { name: 'orm', max: TYPEORM_POOL_SIZE });
   return {
     type: 'postgres',
-    url: databaseUrl,
-    entities: ENTITIES,
+    url: connectionString,
+    entities,
     migrations: MIGRATIONS,
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
-    poolSize: overrides.poolSize ?? 20,
-    applicationName: overrides.applicationName ?? 'cleanup-tasks',
-    extra: {
-      // Fail fast when the server is unreachable rather than hang a request.
-      connectionTimeoutMillis: 10_000,
-      // Our sessions plan for SSD storage (PostgreSQL's default of 4 assumes
-      // spinning disks): with it, relation filters (children.some) on 1M rows
-      // took ~330 ms instead of ~15 ms (docs/benchmarks.md).
-      options: '-c random_page_cost=1.1',
-    },
+    poolSize: TYPEORM_POOL_SIZE,
+    applicationName: application_name,
+    extra: { connectionTimeoutMillis, options },
   };
 }

@@ -1,8 +1,10 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from './data-source-options';
+import { databaseSettingsFor, type DatabaseSettings } from './database-settings';
 import { runMigrationsExclusively } from './migrate';
+import { DATABASE_SETTINGS, SqlExecutor } from './sql-executor';
 
 export interface DatabaseModuleOptions {
   url: string;
@@ -11,19 +13,24 @@ export interface DatabaseModuleOptions {
 }
 
 /**
- * The TypeORM connection. Migrations run before the DataSource is handed to
+ * The database of a deployable: the SqlExecutor (hand-written and
+ * QueryBuilder-built SQL) and TypeORM's DataSource, whose entities each
+ * feature module registers itself (`TypeOrmModule.forFeature`,
+ * `autoLoadEntities`). Migrations run before the DataSource is handed to
  * anyone (never `synchronize`), so every provider sees the current schema.
  */
 @Module({})
 export class DatabaseModule {
   static forRoot(options: DatabaseModuleOptions): DynamicModule {
+    const settings = databaseSettingsFor(options.url, { poolSize: options.poolSize, applicationName: options.applicationName });
     return {
       module: DatabaseModule,
       global: true,
       imports: [
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
-            ...buildDataSourceOptions(options.url, options),
+            ...buildDataSourceOptions(settings),
+            autoLoadEntities: true,
             // A few quick retries ride out a server that is still starting; then fail fast.
             retryAttempts: 3,
             retryDelay: 1000,
@@ -36,6 +43,12 @@ export class DatabaseModule {
           },
         }),
       ],
+      providers: [
+        { provide: DATABASE_SETTINGS, useValue: settings },
+        // After the DataSource: nobody runs SQL before the migrations are applied.
+        { provide: SqlExecutor, useFactory: (s: DatabaseSettings) => new SqlExecutor(s), inject: [DATABASE_SETTINGS, getDataSourceToken()] },
+      ],
+      exports: [DATABASE_SETTINGS, SqlExecutor],
     };
   }
 }

@@ -1,4 +1,9 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { App } from './app.entity';
+import { Element } from './element.entity';
+import { WorkspaceDatabase } from './workspace-database.entity';
+import { Workspace } from './workspace.entity';
 import { DeleteAppHandler } from './handlers/delete-app.handler';
 import { DeleteDatabaseHandler } from './handlers/delete-database.handler';
 import { DeleteElementHandler } from './handlers/delete-element.handler';
@@ -12,6 +17,7 @@ import { ResourcesService } from './resources.service';
  * one providing its own @CleanupHandler classes.
  */
 @Module({
+  imports: [TypeOrmModule.forFeature([Workspace, App, Element, WorkspaceDatabase])],
   providers: [ResourcesRepository, ResourcesService, DeleteWorkspaceHandler, DeleteAppHandler, DeleteElementHandler, DeleteDatabaseHandler],
   exports: [ResourcesService],
 })

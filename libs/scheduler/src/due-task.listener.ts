@@ -1,21 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import pg from 'pg';
-import { DataSource } from 'typeorm';
+import type pg from 'pg';
+import { SqlExecutor } from '@app/database/sql-executor';
 
 /** The channel the NOTIFY triggers of migration SchedulerQueue1764489600000 send on. */
 export const DUE_TASKS_CHANNEL = 'cleanup_tasks_due';
-
-/** The connection settings of TypeORM's PostgreSQL options that a listener needs. */
-interface PostgresOptions {
-  url?: string;
-  host?: string;
-  port?: number;
-  username?: string;
-  password?: unknown;
-  database?: string;
-  applicationName?: string;
-}
 
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 10_000;
@@ -35,7 +23,7 @@ export class DueTaskListener {
   private reconnectTimer?: NodeJS.Timeout;
   private reconnectDelay = RECONNECT_MIN_MS;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly db: SqlExecutor) {}
 
   async start(onDue: () => void): Promise<void> {
     this.onDue = onDue;
@@ -52,17 +40,7 @@ export class DueTaskListener {
   }
 
   private async connect(): Promise<void> {
-    const options = this.dataSource.options as PostgresOptions;
-    const client = new pg.Client({
-      connectionString: options.url,
-      host: options.host,
-      port: options.port,
-      user: options.username,
-      password: typeof options.password === 'string' ? options.password : undefined,
-      database: options.database,
-      application_name: `${options.applicationName ?? 'cleanup-tasks'}:listener`,
-      keepAlive: true,
-    });
+    const client = this.db.createClient('listener');
     client.on('notification', () => this.onDue());
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));

@@ -1,11 +1,10 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { PeriodicJob } from '@app/common';
+import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
 import { SchedulerSettings } from './scheduler-settings';
 import { TaskQueueRepository } from './task-queue.repository';
 
-/** Advisory lock key of the sweep: one process purges at a time. */
-export const RETENTION_SWEEP_LOCK = 0x43_54_52_54; // 'CTRT'
 const FIRST_SWEEP_DELAY_MS = 60_000;
 const ROOTS_PER_STATEMENT = 100;
 const MAX_STATEMENTS = 100;
@@ -61,7 +60,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
 
   async sweep(now: Date = new Date()): Promise<RetentionSweepResult> {
     const cutoff = new Date(now.getTime() - this.settings.retention.days * 86_400_000);
-    const { acquired, result } = await this.queue.withTryAdvisoryLock(RETENTION_SWEEP_LOCK, async (client) => {
+    const { acquired, result } = await this.queue.withTryAdvisoryLock(ADVISORY_LOCKS.retentionSweep, async (client) => {
       let purged = 0;
       for (let statement = 0; statement < MAX_STATEMENTS; statement++) {
         const deleted = await this.queue.purgeCompletedTrees(cutoff, ROOTS_PER_STATEMENT, client);

@@ -7,7 +7,7 @@ import { HandlerRegistry } from './handler-registry';
 import { RetentionSweeper } from './retention.sweeper';
 import { SchedulerSettings } from './scheduler-settings';
 import { StaleLeaseSweeper } from './stale-lease.sweeper';
-import { TaskQueueRepository } from './task-queue.repository';
+import { TaskQueueModule } from './task-queue.module';
 import { TaskSettlement } from './task-settlement';
 import { TaskWorker } from './task-worker';
 
@@ -18,10 +18,9 @@ import { TaskWorker } from './task-worker';
  * every provider marked @CleanupHandler is found at boot.
  */
 @Module({
-  imports: [DiscoveryModule, ScheduleModule.forRoot()],
+  imports: [DiscoveryModule, ScheduleModule.forRoot(), TaskQueueModule],
   providers: [
     { provide: SchedulerSettings, useFactory: (config: AppConfig) => SchedulerSettings.from(config), inject: [AppConfig] },
-    TaskQueueRepository,
     TaskSettlement,
     HandlerRegistry,
     DueTaskListener,

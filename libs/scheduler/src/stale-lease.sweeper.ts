@@ -1,12 +1,11 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { PeriodicJob } from '@app/common';
+import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
 import { SchedulerSettings } from './scheduler-settings';
 import { TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
 
-/** Advisory lock key of the sweep: one process sweeps at a time. */
-export const STALE_LEASE_SWEEP_LOCK = 0x43_54_53_4c; // 'CTSL'
 const BATCH = 500;
 const MAX_BATCHES = 10;
 
@@ -59,7 +58,7 @@ export class StaleLeaseSweeper implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async sweep(): Promise<StaleLeaseSweepResult> {
-    const { acquired, result } = await this.queue.withTryAdvisoryLock(STALE_LEASE_SWEEP_LOCK, async (client) => {
+    const { acquired, result } = await this.queue.withTryAdvisoryLock(ADVISORY_LOCKS.staleLeaseSweep, async (client) => {
       const counts = { requeued: 0, failed: 0 };
       for (let batch = 0; batch < MAX_BATCHES; batch++) {
         const ids = await this.queue.findExpiredLeases(BATCH);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { buildDataSourceOptions } from '@app/database';
+import { buildDataSourceOptions, databaseSettingsFor, SqlExecutor } from '@app/database';
 import { createTestDatabase, insertTasks } from '../../../test/support/test-app';
 import { DUE_TASKS_CHANNEL } from './due-task.listener';
 import { StaleLeaseSweeper } from './stale-lease.sweeper';
@@ -18,6 +18,7 @@ const OTHER = 'worker-b';
 describe('TaskQueueRepository (real PostgreSQL)', () => {
   let database: { url: string; drop(): Promise<void> };
   let dataSource: DataSource;
+  let db: SqlExecutor;
   let sut: TaskQueueRepository;
   let settlement: TaskSettlement;
 
@@ -29,11 +30,13 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    dataSource = await new DataSource(buildDataSourceOptions(database.url, { poolSize: 12 })).initialize();
-    sut = new TaskQueueRepository(dataSource);
+    dataSource = await new DataSource(buildDataSourceOptions(databaseSettingsFor(database.url))).initialize();
+    db = new SqlExecutor(databaseSettingsFor(database.url, { poolSize: 12 }));
+    sut = new TaskQueueRepository(db);
     settlement = new TaskSettlement(sut);
   });
   afterAll(async () => {
+    await db?.onApplicationShutdown();
     await dataSource?.destroy();
     await database?.drop();
   });

@@ -1,14 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, PoolClient } from 'pg';
-import { DataSource } from 'typeorm';
+import type { PoolClient } from 'pg';
 import { newId } from '@app/common';
 import type { ResourceType, TaskStatus } from '@app/cleanup-tasks/cleanup-task.enums';
+import { SqlExecutor, type Queryable } from '@app/database/sql-executor';
 import type { ChildTask, ClaimedTask } from './cleanup-handler';
-import { pgPoolOf, withTransaction } from '@app/database/pg-pool';
 
-/** Where a statement runs: the pool (autocommit) or one transaction's client. */
-export type Queryable = Pick<Pool, 'query'> | PoolClient;
+export type { Queryable } from '@app/database/sql-executor';
 
 export interface TaskRef {
   id: string;
@@ -55,36 +52,16 @@ const RETURNING_CLAIMED = `t.id, t.parent_id, t.workspace_id, t.source_event_id,
  */
 @Injectable()
 export class TaskQueueRepository {
-  private readonly pool: Pool;
-
-  constructor(@InjectDataSource() dataSource: DataSource) {
-    this.pool = pgPoolOf(dataSource);
-  }
+  constructor(private readonly db: SqlExecutor) {}
 
   /** Runs `work` in one READ COMMITTED transaction, on `client` if given (kept), else on a pooled connection. */
   transaction<T>(work: (tx: PoolClient) => Promise<T>, client?: PoolClient): Promise<T> {
-    return withTransaction(this.pool, work, client);
+    return this.db.transaction(work, client);
   }
 
-  /**
-   * Runs `work` while holding a session advisory lock, if no other session
-   * holds it; `acquired: false` otherwise. Sweeps use it to run once across
-   * processes. `work` gets the locked connection (sequential statements and
-   * transactions on it keep the lock).
-   */
-  async withTryAdvisoryLock<T>(key: number, work: (client: PoolClient) => Promise<T>): Promise<{ acquired: boolean; result?: T }> {
-    const client = await this.pool.connect();
-    try {
-      const { rows } = await client.query<{ acquired: boolean }>('SELECT pg_try_advisory_lock($1) AS acquired', [key]);
-      if (!rows[0].acquired) return { acquired: false };
-      try {
-        return { acquired: true, result: await work(client) };
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [key]);
-      }
-    } finally {
-      client.release();
-    }
+  /** Runs `work` holding a session advisory lock if no other session holds it (see SqlExecutor.withTryAdvisoryLock): sweeps run once across processes. */
+  withTryAdvisoryLock<T>(key: number, work: (client: PoolClient) => Promise<T>): Promise<{ acquired: boolean; result?: T }> {
+    return this.db.withTryAdvisoryLock(key, work);
   }
 
   /**
@@ -97,7 +74,7 @@ export class TaskQueueRepository {
    * counts the execution as started here, so a crash mid-handler still counts.
    */
   async claimDueTasks(workerId: string, limit: number, leaseMs: number): Promise<ClaimedTask[]> {
-    const { rows } = await this.pool.query<ClaimRow>({
+    const { rows } = await this.db.query<ClaimRow>({
       name: 'cleanup_tasks_claim_due',
       text: `
         WITH due AS (
@@ -125,7 +102,7 @@ export class TaskQueueRepository {
    * index cleanup_tasks_due_idx reads one entry.
    */
   async nextDueInMs(): Promise<number | null> {
-    const { rows } = await this.pool.query<{ ms: number | null }>({
+    const { rows } = await this.db.query<{ ms: number | null }>({
       name: 'cleanup_tasks_next_due',
       text: `SELECT (EXTRACT(EPOCH FROM (min(run_at) - now())) * 1000)::float8 AS ms FROM cleanup_tasks WHERE status = 'pending'`,
     });
@@ -143,7 +120,7 @@ export class TaskQueueRepository {
    * only err towards "unfinished" (a child completed meanwhile): completed is
    * final for a child, and no new child appears while we hold the lease.
    */
-  async completeTasks(workerId: string, ids: readonly string[], db: Queryable = this.pool): Promise<TaskRef[]> {
+  async completeTasks(workerId: string, ids: readonly string[], db: Queryable = this.db): Promise<TaskRef[]> {
     const { rows } = await db.query<{ id: string; parent_id: string | null }>({
       name: 'cleanup_tasks_complete',
       text: `
@@ -202,7 +179,7 @@ export class TaskQueueRepository {
    * So never call this while holding the parent's row lock: that transaction
    * may be the child's completion, waiting for the same lock (deadlock).
    */
-  async spawnChildren(parentId: string, children: readonly ChildTask[], db: Queryable = this.pool): Promise<number> {
+  async spawnChildren(parentId: string, children: readonly ChildTask[], db: Queryable = this.db): Promise<number> {
     if (children.length === 0) return 0;
     const result = await db.query(
       `
@@ -228,7 +205,7 @@ export class TaskQueueRepository {
    * Served by cleanup_tasks_unfinished_children_idx (partial: not completed),
    * so it costs the same for 3 children as for 100,000 completed ones.
    */
-  async childSummary(parentId: string, db: Queryable = this.pool): Promise<ChildSummary> {
+  async childSummary(parentId: string, db: Queryable = this.db): Promise<ChildSummary> {
     const { rows } = await db.query<{
       has_open: boolean;
       failed_count: number;
@@ -273,7 +250,7 @@ export class TaskQueueRepository {
   }
 
   /** A leased task ends failed (no attempts left, or a child failed); returns it, or null when the lease is lost. */
-  async failTask(workerId: string, id: string, lastError: string, db: Queryable = this.pool): Promise<TaskRef | null> {
+  async failTask(workerId: string, id: string, lastError: string, db: Queryable = this.db): Promise<TaskRef | null> {
     const { rows } = await db.query<{ id: string; parent_id: string | null }>(
       `UPDATE cleanup_tasks
           SET status = 'failed', last_error = $3, locked_by = NULL, locked_until = NULL, awaiting_children = false, updated_at = now()
@@ -290,7 +267,7 @@ export class TaskQueueRepository {
    * workers then sleep until run_at (nextDueInMs).
    */
   async scheduleRetry(workerId: string, id: string, lastError: string, delayMs: number): Promise<boolean> {
-    const result = await this.pool.query(
+    const result = await this.db.query(
       `UPDATE cleanup_tasks
           SET status = 'pending', last_error = $3, run_at = now() + $4 * interval '1 millisecond',
               locked_by = NULL, locked_until = NULL, updated_at = now()
@@ -329,7 +306,7 @@ export class TaskQueueRepository {
    * lost: the caller asks findHeldLeases before giving up on it.
    */
   async extendLeases(workerId: string, ids: readonly string[], leaseMs: number): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string }>({
+    const { rows } = await this.db.query<{ id: string }>({
       name: 'cleanup_tasks_extend_leases',
       text: `
         WITH mine AS (
@@ -348,7 +325,7 @@ export class TaskQueueRepository {
 
   /** Which of these tasks this worker still leases (a plain read: no lock, never waits). */
   async findHeldLeases(workerId: string, ids: readonly string[]): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string }>(
+    const { rows } = await this.db.query<{ id: string }>(
       `SELECT id FROM cleanup_tasks WHERE id = ANY($2) AND locked_by = $1 AND status = 'in_progress'`,
       [workerId, ids],
     );
@@ -361,7 +338,7 @@ export class TaskQueueRepository {
    * budget (`attempts_base` moves with it): a deploy is not the task's fault.
    */
   async releaseLeases(workerId: string, ids: readonly string[]): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string }>(
+    const { rows } = await this.db.query<{ id: string }>(
       `UPDATE cleanup_tasks
           SET status = 'pending', run_at = now(), locked_by = NULL, locked_until = NULL,
               attempts_base = LEAST(attempts_base + 1, attempts), updated_at = now()
@@ -374,7 +351,7 @@ export class TaskQueueRepository {
 
   /** Running tasks whose lease expired (the worker died or stalled), oldest first; cleanup_tasks_lease_idx. */
   async findExpiredLeases(limit: number): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string }>(
+    const { rows } = await this.db.query<{ id: string }>(
       `SELECT id FROM cleanup_tasks
         WHERE status = 'in_progress' AND NOT awaiting_children AND locked_until < now()
         ORDER BY locked_until
@@ -390,7 +367,7 @@ export class TaskQueueRepository {
    * must not loop forever). The WHERE repeats the expiry test, so a worker
    * whose heartbeat came in since findExpiredLeases keeps its task.
    */
-  async expireLease(id: string, maxAttempts: number, db: Queryable = this.pool): Promise<(TaskRef & { status: TaskStatus }) | null> {
+  async expireLease(id: string, maxAttempts: number, db: Queryable = this.db): Promise<(TaskRef & { status: TaskStatus }) | null> {
     const { rows } = await db.query<{ id: string; parent_id: string | null; status: TaskStatus }>(
       `UPDATE cleanup_tasks
           SET status = CASE WHEN attempts - attempts_base >= $2 THEN 'failed' ELSE 'pending' END,
@@ -404,11 +381,45 @@ export class TaskQueueRepository {
   }
 
   /**
+   * Retry (POST /api/cleanup-tasks/{id}/retry): re-queues a failed task and
+   * its failed descendants, due at once, with a fresh budget of automatic
+   * attempts (`attempts_base = attempts`; attempts keep counting). Returns the
+   * task's status when it was not failed (then nothing changed), or null
+   * when it does not exist.
+   *
+   * The row lock on the task serialises concurrent retries: the second sees
+   * `pending` and gets a 409. The walk skips completed subtrees: a task
+   * completes only after all its children did, so nothing failed lies below.
+   */
+  requeueFailedSubtree(id: string): Promise<{ status: TaskStatus; requeued: number } | null> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ status: TaskStatus }>(`SELECT status FROM cleanup_tasks WHERE id = $1 FOR UPDATE`, [id]);
+      if (rows.length === 0) return null;
+      if (rows[0].status !== 'failed') return { status: rows[0].status, requeued: 0 };
+      const { rowCount } = await tx.query(
+        `WITH RECURSIVE subtree AS (
+           SELECT id FROM cleanup_tasks WHERE id = $1
+           UNION ALL
+           SELECT c.id FROM cleanup_tasks AS c JOIN subtree ON c.parent_id = subtree.id
+            WHERE c.status <> 'completed'
+         ) CYCLE id SET is_cycle USING path
+         UPDATE cleanup_tasks AS t
+            SET status = 'pending', run_at = now(), attempts_base = t.attempts, awaiting_children = false,
+                locked_by = NULL, locked_until = NULL, updated_at = now()
+           FROM subtree
+          WHERE t.id = subtree.id AND NOT subtree.is_cycle AND t.status = 'failed'`,
+        [id],
+      );
+      return { status: 'failed', requeued: rowCount ?? 0 };
+    });
+  }
+
+  /**
    * Retention: deletes up to `limit` completed root tasks completed before
    * `cutoff`, with their trees (parent_id is ON DELETE CASCADE). A completed
    * root implies a completed tree. Returns the roots deleted.
    */
-  async purgeCompletedTrees(cutoff: Date, limit: number, db: Queryable = this.pool): Promise<number> {
+  async purgeCompletedTrees(cutoff: Date, limit: number, db: Queryable = this.db): Promise<number> {
     const result = await db.query(
       `DELETE FROM cleanup_tasks
         WHERE id IN (SELECT id FROM cleanup_tasks

@@ -4,6 +4,7 @@ import { ApiProblem } from '@app/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Public } from '@app/auth';
+import { SqlExecutor } from '@app/database/sql-executor';
 import { DataSource } from 'typeorm';
 
 const HEALTH_SCHEMA = {
@@ -23,6 +24,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly db: SqlExecutor,
   ) {}
 
   @Get('live')
@@ -44,7 +46,7 @@ export class HealthController {
         this.indicators
           .check('database')
           .attempt(async () => {
-            await this.dataSource.query('SELECT 1');
+            await this.db.query('SELECT 1');
           })
           .withTimeout(3000),
       () =>

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, insertTasks } from '../../../../test/support/test-app';
 import { buildDataSourceOptions } from '../data-source-options';
+import { databaseSettingsFor } from '../database-settings';
 import { ResourceIdIndex1764806400000 } from './1764806400000-resource-id-index';
 
 describe('migration ResourceIdIndex1764806400000', () => {
@@ -16,7 +17,7 @@ describe('migration ResourceIdIndex1764806400000', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    dataSource = new DataSource(buildDataSourceOptions(database.url, { poolSize: 2 }));
+    dataSource = new DataSource(buildDataSourceOptions(databaseSettingsFor(database.url)));
     await dataSource.initialize();
   });
   afterAll(async () => {

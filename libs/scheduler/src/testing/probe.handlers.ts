@@ -1,7 +1,7 @@
-import { InjectDataSource } from '@nestjs/typeorm';
+import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DataSource } from 'typeorm';
+import { SqlExecutor } from '@app/database/sql-executor';
 import { type ClaimedTask, CleanupHandler, type CleanupTaskHandler, type TaskContext } from '../cleanup-handler';
 
 /**
@@ -39,8 +39,9 @@ probeEvents.setMaxListeners(0);
  * the multi-process tests and the benchmark need handlers that record every
  * run, sleep or do nothing. Selected by the worker with WORKER_HANDLERS=probe.
  */
+@Injectable()
 abstract class ProbeHandler implements CleanupTaskHandler {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly db: SqlExecutor) {}
 
   async handle(task: ClaimedTask, context: TaskContext): Promise<void> {
     probeEvents.emit('start', task.id);
@@ -55,12 +56,12 @@ abstract class ProbeHandler implements CleanupTaskHandler {
       outcome = error instanceof Error ? error.message : String(error);
       throw error;
     } finally {
-      if (runId !== undefined) await this.dataSource.query(`UPDATE scheduler_probe_runs SET finished_at = clock_timestamp(), outcome = $2 WHERE id = $1`, [runId, outcome]);
+      if (runId !== undefined) await this.db.query(`UPDATE scheduler_probe_runs SET finished_at = clock_timestamp(), outcome = $2 WHERE id = $1`, [runId, outcome]);
     }
   }
 
   private async recordStart(task: ClaimedTask, context: TaskContext): Promise<string> {
-    const rows: { id: string }[] = await this.dataSource.query(
+    const { rows } = await this.db.query<{ id: string }>(
       `INSERT INTO scheduler_probe_runs (task_id, worker_id, pid, attempt) VALUES ($1, $2, $3, $4) RETURNING id`,
       [task.id, context.workerId, process.pid, task.attempts],
     );
