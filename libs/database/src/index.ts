@@ -5,3 +5,4 @@ export * from './database.module';
 export * from './embedded-postgres';
 export * from './migrate';
 export * from './sql-executor';
+export * from './database-availability';

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import pg, { type Pool, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
+import { DatabaseAvailability } from './database-availability';
 import { clientConfig, poolConfig, type DatabaseSettings, type PoolShape } from './database-settings';
 
 /** Injection token of the process's DatabaseSettings. */
@@ -32,6 +33,8 @@ export interface PoolStats {
  */
 @Injectable()
 export class SqlExecutor implements OnApplicationShutdown {
+  /** Whether the calls made here last reached the database (readiness, metrics, outage handling). */
+  readonly availability = new DatabaseAvailability();
   private readonly main: Pool;
   private readonly sidePools = new Map<string, Pool>();
   private ended = false;
@@ -42,7 +45,7 @@ export class SqlExecutor implements OnApplicationShutdown {
 
   /** One statement on the main pool. */
   query<R extends QueryResultRow = QueryResultRow>(text: string | QueryConfig, values?: unknown[]): Promise<QueryResult<R>> {
-    return typeof text === 'string' ? this.main.query<R>(text, values) : this.main.query<R>(text);
+    return this.tracked(typeof text === 'string' ? this.main.query<R>(text, values) : this.main.query<R>(text));
   }
 
   /** A connection of the main pool; release it. */
@@ -63,6 +66,7 @@ export class SqlExecutor implements OnApplicationShutdown {
       await tx.query('COMMIT');
       return result;
     } catch (error) {
+      this.availability.failed(error);
       await tx.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
@@ -128,6 +132,41 @@ export class SqlExecutor implements OnApplicationShutdown {
     const pool = new pg.Pool(poolConfig(this.settings, shape));
     // An idle connection's error (the server restarted) only drops that connection.
     pool.on('error', () => undefined);
+    // Every checkout (pool.query checks out too) tells whether the server was reachable.
+    const connect = pool.connect.bind(pool) as (callback?: (error: Error | undefined, client?: PoolClient, done?: () => void) => void) => unknown;
+    const availability = this.availability;
+    pool.connect = function trackedConnect(callback?: (error: Error | undefined, client?: PoolClient, done?: () => void) => void) {
+      if (callback) {
+        return connect((error, client, done) => {
+          if (error) availability.failed(error);
+          else availability.succeeded();
+          callback(error, client, done);
+        });
+      }
+      return (connect() as Promise<PoolClient>).then(
+        (client) => {
+          availability.succeeded();
+          return client;
+        },
+        (error: unknown) => {
+          availability.failed(error);
+          throw error;
+        },
+      );
+    } as Pool['connect'];
     return pool;
+  }
+
+  private tracked<T>(result: Promise<T>): Promise<T> {
+    return result.then(
+      (value) => {
+        this.availability.succeeded();
+        return value;
+      },
+      (error: unknown) => {
+        this.availability.failed(error);
+        throw error;
+      },
+    );
   }
 }

@@ -20,3 +20,41 @@ export function sqlStateOf(error: unknown): string | undefined {
 export function isQueryCanceled(error: unknown): boolean {
   return sqlStateOf(error) === SQL_STATE.queryCanceled;
 }
+
+/** Socket-level error codes of a connection that could not be opened or was lost. */
+const CONNECTION_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+]);
+
+/**
+ * SQLSTATEs of a server that is going away or not there yet: admin_shutdown
+ * (57P01, a fast or immediate stop), crash_shutdown (57P02, another backend
+ * crashed), cannot_connect_now (57P03, starting up or in recovery).
+ */
+const UNAVAILABLE_SQL_STATES: ReadonlySet<string> = new Set(['57P01', '57P02', '57P03']);
+
+/** What `pg` says, without a code, when a connection it held or was opening went away. */
+const LOST_CONNECTION_MESSAGES = [
+  'Connection terminated',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+];
+
+/**
+ * Whether `error` says the database could not be reached or the connection
+ * was lost — the server is down, restarting or in recovery — as opposed to a
+ * statement that failed on a working connection. Looks through TypeORM's
+ * QueryFailedError (`driverError`) and Node's AggregateError (a host with
+ * several addresses). A pool that found no free connection in time is not
+ * covered: on its own that means busy, not down.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { driverError, errors } = error as { driverError?: unknown; errors?: unknown };
+  if (driverError !== undefined && driverError !== error && isDatabaseUnavailable(driverError)) return true;
+  if (Array.isArray(errors) && errors.some((inner) => inner !== error && isDatabaseUnavailable(inner))) return true;
+  const state = sqlStateOf(error);
+  if (state !== undefined && (CONNECTION_ERROR_CODES.has(state) || UNAVAILABLE_SQL_STATES.has(state) || /^08[0-9A-Z]{3}$/.test(state))) return true;
+  const message = (error as { message?: unknown }).message;
+  return typeof message === 'string' && LOST_CONNECTION_MESSAGES.some((text) => message.startsWith(text));
+}

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:net';
+import { createTestDatabase } from '../../../test/support/test-app';
+import { databaseSettingsFor } from './database-settings';
+import { SqlExecutor } from './sql-executor';
+
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+describe('SqlExecutor (real PostgreSQL)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let sut: SqlExecutor;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sut = new SqlExecutor(databaseSettingsFor(database.url, { poolSize: 2 }));
+  });
+  afterAll(async () => {
+    await sut?.onApplicationShutdown();
+    await database?.drop();
+  });
+
+  it('runs statements on the main pool and in transactions, rolling back on error', async () => {
+    await sut.query('CREATE TABLE executor_probe (n int PRIMARY KEY)');
+    await expect(
+      sut.transaction(async (tx) => {
+        await tx.query('INSERT INTO executor_probe VALUES (1)');
+        await tx.query('INSERT INTO executor_probe VALUES (1)');
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
+    expect((await sut.query('SELECT count(*)::int AS n FROM executor_probe')).rows).toEqual([{ n: 0 }]);
+  });
+
+  it('gives each side pool its own statement timeout and application name, once per name', async () => {
+    const pool = sut.sidePool('probe', { max: 1, statementTimeoutMs: 50 });
+    expect(sut.sidePool('probe', { max: 5 })).toBe(pool);
+    const { rows } = await pool.query<{ timeout: string; name: string; cost: string }>(
+      `SELECT current_setting('statement_timeout') AS timeout, current_setting('application_name') AS name, current_setting('random_page_cost') AS cost`,
+    );
+    expect(rows).toEqual([{ timeout: '50ms', name: 'cleanup-tasks-probe', cost: '1.1' }]);
+    await expect(pool.query('SELECT pg_sleep(1)')).rejects.toMatchObject({ code: '57014' });
+    expect(sut.poolStats().map((stats) => stats.pool)).toEqual(['main', 'probe']);
+  });
+
+  it('lets one session at a time hold an advisory lock', async () => {
+    const inner = await sut.withTryAdvisoryLock(4242, () => sut.withTryAdvisoryLock(4242, async () => 'nested'));
+    expect(inner).toEqual({ acquired: true, result: { acquired: false } });
+    expect(await sut.withTryAdvisoryLock(4242, async () => 'again')).toEqual({ acquired: true, result: 'again' });
+  });
+
+  it('marks the database down when a call cannot reach it, and up again after a call that does', async () => {
+    const unreachable = new SqlExecutor(databaseSettingsFor(`postgres://postgres:postgres@127.0.0.1:${await closedPort()}/x`, { poolSize: 1 }));
+    try {
+      expect(unreachable.availability.isUp).toBe(true);
+      await expect(unreachable.query('SELECT 1')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      expect(unreachable.availability.isUp).toBe(false);
+      expect(unreachable.availability.reason).toMatch(/ECONNREFUSED/);
+      await expect(unreachable.sidePool('side', { max: 1 }).connect()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      expect(unreachable.availability.isUp).toBe(false);
+    } finally {
+      await unreachable.onApplicationShutdown();
+    }
+    sut.availability.failed(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    expect(sut.availability.isUp).toBe(false);
+    // A failed statement on a working connection is still an answer from the server.
+    await expect(sut.query('SELECT 1 + ')).rejects.toMatchObject({ code: '42601' });
+    expect(sut.availability.isUp).toBe(true);
+  });
+});
