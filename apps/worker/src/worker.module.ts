@@ -1,4 +1,5 @@
 import { DynamicModule, Module, type Type } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TaskCountsModule } from '@app/cleanup-tasks/task-counts.module';
 import { AppConfig, AppConfigModule, ShutdownCallback } from '@app/common';
 import { DatabaseModule } from '@app/database';
@@ -32,6 +33,8 @@ export class WorkerModule {
       imports: [
         AppConfigModule.forRoot(config),
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'cleanup-tasks-worker' }),
+        // Runs every @Interval/@Cron/@Timeout job of the modules below (the counters' compaction, the scheduler's sweeps).
+        ScheduleModule.forRoot(),
         HANDLER_MODULES[handlers],
         SchedulerModule,
         TaskCountsModule,

@@ -1,7 +1,10 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { PeriodicJob } from '@app/common';
+import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { JobRunner } from '@app/common';
 import { CleanupTasksRepository } from './cleanup-tasks.repository';
 
+/** The compaction's name in @nestjs/schedule's registry. */
+export const COUNTS_COMPACTION_JOB = 'cleanup-tasks:counts-compaction';
 /** How often deltas are folded into the counters; readers sum at most this much of them. */
 export const COUNTS_COMPACTION_INTERVAL_MS = 2000;
 
@@ -14,24 +17,23 @@ export const COUNTS_COMPACTION_INTERVAL_MS = 2000;
  * deltas are only ever moved, never lost).
  */
 @Injectable()
-export class CleanupTaskCountsCompactor implements OnApplicationBootstrap, OnModuleDestroy {
+export class CleanupTaskCountsCompactor implements BeforeApplicationShutdown {
   private readonly logger = new Logger(CleanupTaskCountsCompactor.name);
-  private readonly job: PeriodicJob;
+  private readonly runner: JobRunner;
 
   constructor(repository: CleanupTasksRepository) {
-    this.job = new PeriodicJob(() => repository.compactTaskCounts(), {
-      name: 'cleanup-tasks:counts-compaction',
-      everyMs: COUNTS_COMPACTION_INTERVAL_MS,
+    this.runner = new JobRunner(() => repository.compactTaskCounts(), {
       onError: (error) => this.logger.warn({ err: error }, 'task counters compaction failed; retrying at the next tick'),
     });
   }
 
-  onApplicationBootstrap(): void {
-    this.job.start();
+  @Interval(COUNTS_COMPACTION_JOB, COUNTS_COMPACTION_INTERVAL_MS)
+  tick(): Promise<void> | undefined {
+    return this.runner.tick();
   }
 
-  /** Stops the timer and waits for a compaction in progress. */
-  onModuleDestroy(): Promise<void> {
-    return this.job.stop();
+  /** Waits for a compaction in progress; none starts afterwards. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.runner.stop();
   }
 }

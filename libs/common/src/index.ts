@@ -8,7 +8,7 @@ export * from './logging/logger';
 export * from './openapi/problem-details.dto';
 export * from './openapi/api-problem.decorator';
 export * from './validation/validation-pipe';
-export * from './timing/periodic-job';
+export * from './timing/job-runner';
 export * from './runtime/v8-tuning';
 export * from './validation/storable';
 export * from './validation/storable.decorators';

@@ -14,7 +14,7 @@ export class SchedulerSettings {
   backoff: BackoffPolicy;
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
-  retention: { enabled: boolean; days: number; sweepIntervalMs: number };
+  retention: { enabled: boolean; days: number };
 
   static from(config: AppConfig): SchedulerSettings {
     const leaseMs = config.SCHEDULER_LEASE_SECONDS * 1000;
@@ -28,7 +28,7 @@ export class SchedulerSettings {
       backoff: { baseMs: config.SCHEDULER_BACKOFF_BASE_MS, maxMs: Math.max(config.SCHEDULER_BACKOFF_BASE_MS, config.SCHEDULER_BACKOFF_MAX_MS) },
       pollIntervalMs: config.SCHEDULER_POLL_INTERVAL_MS,
       shutdownTimeoutMs: config.SCHEDULER_SHUTDOWN_TIMEOUT_MS,
-      retention: { enabled: config.RETENTION_ENABLED, days: config.RETENTION_DAYS, sweepIntervalMs: 60 * 60 * 1000 },
+      retention: { enabled: config.RETENTION_ENABLED, days: config.RETENTION_DAYS },
     });
   }
 }

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { ScheduleModule } from '@nestjs/schedule';
 import { AppConfig } from '@app/common';
 import { DueTaskListener } from './due-task.listener';
 import { HandlerRegistry } from './handler-registry';
@@ -15,10 +14,12 @@ import { TaskWorker } from './task-worker';
  * Task execution: import it in a process that should run cleanup tasks
  * (the API unless SCHEDULER_ENABLED=false, and the worker deployable). The
  * handlers come from elsewhere (ResourcesModule, or a team's own module):
- * every provider marked @CleanupHandler is found at boot.
+ * every provider marked @CleanupHandler is found at boot. Its sweeps are
+ * @nestjs/schedule jobs: the deployable's root module imports
+ * `ScheduleModule.forRoot()` (once per application).
  */
 @Module({
-  imports: [DiscoveryModule, ScheduleModule.forRoot(), TaskQueueModule],
+  imports: [DiscoveryModule, TaskQueueModule],
   providers: [
     { provide: SchedulerSettings, useFactory: (config: AppConfig) => SchedulerSettings.from(config), inject: [AppConfig] },
     TaskSettlement,

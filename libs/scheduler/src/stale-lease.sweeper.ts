@@ -1,11 +1,19 @@
-import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { PeriodicJob } from '@app/common';
+import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { JobRunner } from '@app/common';
 import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
 import { SchedulerSettings } from './scheduler-settings';
 import { TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
 
+/** The sweep's name in @nestjs/schedule's registry. */
+export const STALE_LEASE_SWEEP_JOB = 'cleanup-tasks:stale-lease-sweep';
+/**
+ * The sweep's tick. A sweep runs every half lease (SchedulerSettings; the
+ * lease is configured, a decorator's period is not), so the tick is the
+ * shortest half lease (500 ms) and the runner skips ticks until one is due.
+ */
+const SWEEP_TICK_MS = 500;
 const BATCH = 500;
 const MAX_BATCHES = 10;
 
@@ -20,41 +28,40 @@ export interface StaleLeaseSweepResult {
  * Every half lease: tasks whose lease expired (their worker died or stalled
  * without heartbeats) are due again at once, or failed when their attempts
  * are spent. Each in its own transaction, with ancestor resolution when it
- * fails, like a failure recorded by a worker.
+ * fails, like a failure recorded by a worker. One process sweeps at a time
+ * (advisory lock).
  */
 @Injectable()
-export class StaleLeaseSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class StaleLeaseSweeper implements BeforeApplicationShutdown {
   private readonly logger = new Logger('StaleLeaseSweeper');
-  private readonly job: PeriodicJob;
+  private readonly runner: JobRunner;
 
   constructor(
     private readonly settings: SchedulerSettings,
     private readonly queue: TaskQueueRepository,
     private readonly settlement: TaskSettlement,
-    schedulerRegistry: SchedulerRegistry,
   ) {
-    this.job = new PeriodicJob(
+    this.runner = new JobRunner(
       async () => {
         const { requeued, failed } = await this.sweep();
         if (requeued + failed > 0) this.logger.warn(`expired leases: ${requeued} task(s) due again, ${failed} failed (no attempts left)`);
       },
       {
-        name: 'cleanup-tasks:stale-lease-sweep',
-        everyMs: settings.leaseSweepIntervalMs,
-        registry: schedulerRegistry,
+        minGapMs: settings.leaseSweepIntervalMs,
         onError: (error) =>
           this.logger.warn(`stale-lease sweep failed; next one in ${settings.leaseSweepIntervalMs} ms: ${error instanceof Error ? error.message : String(error)}`),
       },
     );
   }
 
-  onApplicationBootstrap(): void {
-    this.job.start();
+  @Interval(STALE_LEASE_SWEEP_JOB, SWEEP_TICK_MS)
+  tick(): Promise<void> | undefined {
+    return this.runner.tick();
   }
 
-  /** Stops the timer and waits for a sweep in progress. */
+  /** Waits for a sweep in progress; no sweep starts afterwards. */
   beforeApplicationShutdown(): Promise<void> {
-    return this.job.stop();
+    return this.runner.stop();
   }
 
   async sweep(): Promise<StaleLeaseSweepResult> {
@@ -77,5 +84,4 @@ export class StaleLeaseSweeper implements OnApplicationBootstrap, BeforeApplicat
     });
     return { skipped: !acquired, requeued: result?.requeued ?? 0, failed: result?.failed ?? 0 };
   }
-
 }

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { buildDataSourceOptions, databaseSettingsFor, SqlExecutor } from '@app/database';
+import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import { Test } from '@nestjs/testing';
+import { ADVISORY_LOCKS, buildDataSourceOptions, databaseSettingsFor, SqlExecutor } from '@app/database';
 import { createTestDatabase, insertTasks } from '../../../test/support/test-app';
 import { DUE_TASKS_CHANNEL } from './due-task.listener';
 import { StaleLeaseSweeper } from './stale-lease.sweeper';
-import { RetentionSweeper } from './retention.sweeper';
+import { RETENTION_FIRST_SWEEP_JOB, RETENTION_SWEEP_JOB, RetentionSweeper } from './retention.sweeper';
 import { SchedulerSettings } from './scheduler-settings';
 import { TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
@@ -269,8 +270,7 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
 
   describe('sweeps', () => {
     const settings = (overrides: Partial<SchedulerSettings> = {}) =>
-      Object.assign(new SchedulerSettings(), { maxAttempts: 2, leaseSweepIntervalMs: 1000, retention: { enabled: true, days: 30, sweepIntervalMs: 3_600_000 }, ...overrides });
-    const registry = new SchedulerRegistry();
+      Object.assign(new SchedulerSettings(), { maxAttempts: 2, leaseSweepIntervalMs: 1000, retention: { enabled: true, days: 30 }, ...overrides });
 
     it('re-queues expired leases, and fails those out of attempts together with their waiting parent', async () => {
       const [parent] = await insertTasks(dataSource, [{}]);
@@ -284,7 +284,7 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       await dataSource.query(`UPDATE cleanup_tasks SET locked_until = now() - interval '1 second' WHERE id = ANY($1)`, [[expiredA, expiredB]]);
       await dataSource.query(`UPDATE cleanup_tasks SET attempts = 2 WHERE id = $1`, [expiredB]);
 
-      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, registry);
+      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement);
       expect(await sweeper.sweep()).toEqual({ skipped: false, requeued: 1, failed: 1 });
       expect(await task(expiredA)).toMatchObject({ status: 'pending', locked_by: null, last_error: 'lease expired: worker dead-worker stopped renewing it (crashed or stalled)' });
       expect(await task(expiredB)).toMatchObject({ status: 'failed', locked_by: null });
@@ -298,8 +298,8 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
     });
 
     it('runs a sweep in one process at a time (advisory lock)', async () => {
-      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, registry);
-      const holder = await sut.withTryAdvisoryLock(0x43_54_53_4c, async () => sweeper.sweep());
+      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement);
+      const holder = await sut.withTryAdvisoryLock(ADVISORY_LOCKS.staleLeaseSweep, async () => sweeper.sweep());
       expect(holder).toEqual({ acquired: true, result: { skipped: true, requeued: 0, failed: 0 } });
       expect((await sweeper.sweep()).skipped).toBe(false);
     });
@@ -314,7 +314,7 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       const [oldChild] = await insertTasks(dataSource, [{ parentId: oldRoot, resourceType: 'delete_app', status: 'completed', completedAt: old }]);
       await insertTasks(dataSource, [{ parentId: oldFailedRoot, resourceType: 'delete_app', status: 'completed', completedAt: old }]);
 
-      const sweeper = new RetentionSweeper(settings(), sut, registry);
+      const sweeper = new RetentionSweeper(settings(), sut, new SchedulerRegistry());
       expect(await sweeper.sweep()).toEqual({ skipped: false, purgedTrees: 1 });
       const left: { id: string }[] = await dataSource.query('SELECT id FROM cleanup_tasks');
       const ids = left.map((r) => r.id);
@@ -324,29 +324,44 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       expect(ids).toHaveLength(3);
     });
 
-    it('purges on its own timers once the application has started, and only when retention is on', async () => {
+    it('is a @nestjs/schedule job (first sweep a minute after start, then hourly) that purges when it ticks, and has no timers when retention is off', async () => {
       const old = new Date(Date.now() - 40 * 86_400_000);
       const [oldRoot] = await insertTasks(dataSource, [{ status: 'completed', completedAt: old }]);
-      const schedulerRegistry = new SchedulerRegistry();
       const exists = async () => (await dataSource.query('SELECT 1 FROM cleanup_tasks WHERE id = $1', [oldRoot])).length > 0;
+      const start = async (enabled: boolean) => {
+        const moduleRef = await Test.createTestingModule({
+          imports: [ScheduleModule.forRoot()],
+          providers: [
+            RetentionSweeper,
+            { provide: SchedulerSettings, useValue: settings({ retention: { enabled, days: 30 } }) },
+            { provide: TaskQueueRepository, useValue: sut },
+          ],
+        }).compile();
+        const app = moduleRef.createNestApplication();
+        await app.init();
+        return app;
+      };
 
-      const off = new RetentionSweeper(settings({ retention: { enabled: false, days: 30, sweepIntervalMs: 50 } }), sut, schedulerRegistry);
-      off.onApplicationBootstrap();
-      expect(schedulerRegistry.getTimeouts()).toEqual([]);
-      expect(schedulerRegistry.getIntervals()).toEqual([]);
-
-      const on = new RetentionSweeper(settings({ retention: { enabled: true, days: 30, sweepIntervalMs: 50 } }), sut, schedulerRegistry);
-      on.onApplicationBootstrap();
+      const off = await start(false);
       try {
-        expect(schedulerRegistry.getTimeouts()).toEqual(['cleanup-tasks:retention-sweep:first']);
-        for (let waited = 0; waited < 5000 && (await exists()); waited += 25) await new Promise((resolve) => setTimeout(resolve, 25));
-        expect(await exists()).toBe(false);
-        expect(schedulerRegistry.getIntervals()).toEqual(['cleanup-tasks:retention-sweep']);
+        const timers = off.get(SchedulerRegistry);
+        expect([...timers.getTimeouts(), ...timers.getIntervals()]).toEqual([]);
+        expect(off.get(RetentionSweeper).tick()).toBeUndefined();
+        expect(await exists()).toBe(true);
       } finally {
-        await on.beforeApplicationShutdown();
+        await off.close();
       }
-      expect(schedulerRegistry.getIntervals()).toEqual([]);
-      expect(schedulerRegistry.getTimeouts()).toEqual([]);
+
+      const on = await start(true);
+      try {
+        const timers = on.get(SchedulerRegistry);
+        expect(timers.getTimeouts()).toEqual([RETENTION_FIRST_SWEEP_JOB]);
+        expect(timers.getIntervals()).toEqual([RETENTION_SWEEP_JOB]);
+        await on.get(RetentionSweeper).tick();
+        expect(await exists()).toBe(false);
+      } finally {
+        await on.close();
+      }
     });
   });
 
