@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { DataSource } from 'typeorm';
 import { newId } from '@app/common';
 import { buildDataSourceOptions, databaseSettingsFor } from '@app/database';
-import { PROBE_RUNS_DDL, type ProbeBehaviour } from '@app/scheduler/testing/probe.handlers';
+import { PROBE_RUNS_DDL, type ProbeBehaviour } from './support/probe-worker/probe.handlers';
 import { createTestDatabase } from './support/test-app';
 import { assertWorkerBuildIsFresh, startWorker, stopWorkers, waitFor, type WorkerProcess } from './support/scheduler';
 

@@ -25,12 +25,14 @@ const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
 const ENQUEUES_PER_SECOND = 20;
 const DRAIN_TIMEOUT_MS = 120_000;
 
-const dist = new URL('../../dist/apps/worker/', import.meta.url);
+// The worker deployable with the probe handlers (test/support/probe-worker), built by `npm run build:test`.
+const dist = new URL('../../dist/test/probe-worker/', import.meta.url);
 const load = (path) => import(new URL(path, dist).href);
 const { createWorker } = await load('apps/worker/src/create-worker.js');
 const { startEmbeddedPostgres, quoteIdentifier } = await load('libs/database/src/embedded-postgres.js');
 const { validateEnvironment, newId } = await load('libs/common/src/index.js');
-const { probeEvents } = await load('libs/scheduler/src/testing/probe.handlers.js');
+const { probeEvents } = await load('test/support/probe-worker/probe.handlers.js');
+const { ProbeHandlersModule } = await load('test/support/probe-worker/probe-handlers.module.js');
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -107,7 +109,7 @@ async function main() {
 /** Our scheduler: the worker deployable in-process, probe handlers (no-op without metadata). */
 async function oursSystem(url, producer) {
   const config = validateEnvironment({ DATABASE_URL: url, LOG_LEVEL: 'warn', SCHEDULER_CONCURRENCY: String(CONCURRENCY), SCHEDULER_POLL_INTERVAL_MS: '2000' });
-  const worker = await createWorker({ config, databaseUrl: url, handlers: 'probe' });
+  const worker = await createWorker({ config, databaseUrl: url, handlers: ProbeHandlersModule });
   return {
     onStart: (listener) => {
       probeEvents.on('start', listener);

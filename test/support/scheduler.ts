@@ -14,11 +14,11 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-/** The built worker deployable (npm run build; `npm test` builds first through `pretest`). */
-export const WORKER_ENTRY = resolve(process.cwd(), 'dist/apps/worker/apps/worker/src/main.js');
+/** The worker deployable with the probe handlers (test/support/probe-worker), built by `npm run build:test`. */
+export const WORKER_ENTRY = resolve(process.cwd(), 'dist/test/probe-worker/test/support/probe-worker/main.js');
 
 /** Sources the worker is built from; a build older than any of them would test stale code. */
-const WORKER_SOURCES = ['apps/worker/src', 'libs/scheduler/src', 'libs/resources/src', 'libs/database/src', 'libs/common/src', 'libs/cleanup-tasks/src'];
+const WORKER_SOURCES = ['test/support/probe-worker', 'apps/worker/src', 'libs/scheduler/src', 'libs/resources/src', 'libs/database/src', 'libs/common/src', 'libs/cleanup-tasks/src'];
 
 /** Throws a clear error unless the worker build exists and is newer than its sources. */
 export function assertWorkerBuildIsFresh(): void {
@@ -26,7 +26,7 @@ export function assertWorkerBuildIsFresh(): void {
   try {
     built = statSync(WORKER_ENTRY).mtimeMs;
   } catch {
-    throw new Error(`${WORKER_ENTRY} is missing: run \`npm run build\` first (\`npm test\` does it through pretest)`);
+    throw new Error(`${WORKER_ENTRY} is missing: run \`npm run build:test\` first (\`npm test\` does it through pretest)`);
   }
   const newest = WORKER_SOURCES.flatMap((dir) => sourceFiles(resolve(process.cwd(), dir))).reduce(
     (latest, file) => {
@@ -36,7 +36,7 @@ export function assertWorkerBuildIsFresh(): void {
     { file: '', mtime: 0 },
   );
   if (newest.mtime > built) {
-    throw new Error(`the worker build is older than ${newest.file}: run \`npm run build\` first (\`npm test\` does it through pretest)`);
+    throw new Error(`the worker build is older than ${newest.file}: run \`npm run build:test\` first (\`npm test\` does it through pretest)`);
   }
 }
 
@@ -63,7 +63,7 @@ export interface WorkerProcess {
  */
 export async function startWorker(databaseUrl: string, env: Record<string, string>, { readyTimeoutMs = 20_000 } = {}): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [WORKER_ENTRY], {
-    env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', WORKER_HANDLERS: 'probe', ...env },
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -3,26 +3,20 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TaskCountsModule } from '@app/cleanup-tasks/task-counts.module';
 import { AppConfig, AppConfigModule, ShutdownCallback } from '@app/common';
 import { DatabaseModule } from '@app/database';
-import { ResourcesModule } from '@app/resources';
 import { SchedulerModule } from '@app/scheduler';
-import { ProbeHandlersModule } from '@app/scheduler/testing/probe-handlers.module';
-
-/**
- * Which handlers the worker runs: the reference resource handlers, or the
- * probe handlers (instrumented no-op/sleep/fail handlers for the multi-process
- * tests and the benchmark; never for real work).
- */
-export type WorkerHandlers = 'reference' | 'probe';
 
 export interface WorkerModuleOptions {
   config: AppConfig;
   databaseUrl: string;
-  handlers: WorkerHandlers;
+  /**
+   * The module providing the @CleanupHandler classes: ResourcesModule in the
+   * deployable; the tests' probe worker (test/support/probe-worker) swaps in
+   * instrumented handlers.
+   */
+  handlers: Type;
   /** Runs last when the worker shuts down (e.g. stopping the embedded PostgreSQL). */
   onShutdown?: () => Promise<void>;
 }
-
-const HANDLER_MODULES: Record<WorkerHandlers, Type> = { reference: ResourcesModule, probe: ProbeHandlersModule };
 
 /** The worker deployable: database, scheduler and handlers; no HTTP. */
 @Module({})
@@ -35,7 +29,7 @@ export class WorkerModule {
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'cleanup-tasks-worker' }),
         // Runs every @Interval/@Cron/@Timeout job of the modules below (the counters' compaction, the scheduler's sweeps).
         ScheduleModule.forRoot(),
-        HANDLER_MODULES[handlers],
+        handlers,
         SchedulerModule,
         TaskCountsModule,
       ],

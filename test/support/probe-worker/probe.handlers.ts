@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SqlExecutor } from '@app/database/sql-executor';
-import { type ClaimedTask, CleanupHandler, type CleanupTaskHandler, type TaskContext } from '../cleanup-handler';
+import { type ClaimedTask, CleanupHandler, type CleanupTaskHandler, type TaskContext } from '@app/scheduler/cleanup-handler';
 
 /**
  * What a probe handler does, from `task.metadata.probe` (absent: nothing):
@@ -37,7 +37,7 @@ probeEvents.setMaxListeners(0);
 /**
  * Instrumented stand-ins for the reference handlers, one per resource type:
  * the multi-process tests and the benchmark need handlers that record every
- * run, sleep or do nothing. Selected by the worker with WORKER_HANDLERS=probe.
+ * run, sleep or do nothing. Run by the probe worker (test/support/probe-worker/main.ts).
  */
 @Injectable()
 abstract class ProbeHandler implements CleanupTaskHandler {

@@ -1,0 +1,36 @@
+import type { Type } from '@nestjs/common';
+import { ConfigValidationError, validateEnvironment } from '@app/common';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@app/database';
+import { createWorker } from './create-worker';
+
+/**
+ * Starts a worker process running the handlers of `handlers` (a module of
+ * @CleanupHandler providers): the database (DATABASE_URL or the embedded
+ * one), the scheduler, shutdown on SIGTERM/SIGINT. Exits 1 with a clear
+ * message when it cannot start.
+ */
+export async function runWorker(handlers: Type, description: string): Promise<void> {
+  try {
+    const config = validateEnvironment(process.env);
+    if (!config.SCHEDULER_ENABLED) {
+      throw new ConfigValidationError(['SCHEDULER_ENABLED=false: a worker with the scheduler off would do nothing']);
+    }
+    let embedded: EmbeddedPostgresHandle | undefined;
+    if (!config.DATABASE_URL) {
+      process.stdout.write(`Starting embedded PostgreSQL (data in ${config.EMBEDDED_POSTGRES_DIR}, port ${config.EMBEDDED_POSTGRES_PORT})…\n`);
+      embedded = await startEmbeddedPostgres({ dataDir: config.EMBEDDED_POSTGRES_DIR, port: config.EMBEDDED_POSTGRES_PORT, database: 'cleanup_tasks' });
+    }
+    const worker = await createWorker({
+      config,
+      databaseUrl: config.DATABASE_URL ?? embedded!.url,
+      handlers,
+      onShutdown: () => embedded?.stop() ?? Promise.resolve(),
+    });
+    // SIGTERM/SIGINT: stop claiming, let handlers finish (SCHEDULER_SHUTDOWN_TIMEOUT_MS), release the rest, exit 0.
+    worker.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+    process.stdout.write(`Cleanup Tasks worker running (pid ${process.pid}, ${description} handlers, concurrency ${config.SCHEDULER_CONCURRENCY}).\n`);
+  } catch (error) {
+    const message = error instanceof ConfigValidationError ? error.message : `Worker start-up failed: ${error instanceof Error ? error.message : String(error)}`;
+    process.stderr.write(`${message.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@')}\n`, () => process.exit(1));
+  }
+}
