@@ -6,3 +6,6 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 /** `ct_` + a ULID: URL-safe, and time-sortable in byte order. */
 export const TASK_ID_PATTERN = /^ct_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** What a 400 says of a value that is not a task id (path, query, or body). */
+export const TASK_ID_MESSAGE = 'expected a cleanup task id: ct_ followed by 26 ULID characters';

@@ -1,7 +1,7 @@
 import { applyDecorators, Injectable, type PipeTransform } from '@nestjs/common';
 import { ApiQuery } from '@nestjs/swagger';
 import { ValidationFailedError, type FieldError } from '@app/common';
-import { RESOURCE_TYPES, TASK_ID_PATTERN, TASK_STATUSES, type ResourceType, type TaskStatus } from '../cleanup-task.enums';
+import { RESOURCE_TYPES, TASK_ID_MESSAGE, TASK_ID_PATTERN, TASK_STATUSES, type ResourceType, type TaskStatus } from '../cleanup-task.enums';
 
 export const LIST_LIMIT_MAX = 100;
 export const LIST_IDS_MAX = 100;
@@ -41,7 +41,6 @@ export interface ListCleanupTasksQuery {
   sourceEventId?: string;
 }
 
-const TASK_ID_MESSAGE = 'expected a cleanup task id: ct_ followed by 26 ULID characters';
 
 /** A parameter name as it may appear in an error path: printable, and not endless. */
 function displayName(name: string): string {
