@@ -5,6 +5,7 @@ import { DatabaseModule } from '@app/database';
 import { ResourcesModule } from '@app/resources';
 import { SchedulerModule } from '@app/scheduler';
 import { ProbeHandlersModule } from '@app/scheduler/testing/probe-handlers.module';
+import { WebhookDeliveryModule } from '@app/webhooks';
 
 /**
  * Which handlers the worker runs: the reference resource handlers, or the
@@ -23,7 +24,7 @@ export interface WorkerModuleOptions {
 
 const HANDLER_MODULES: Record<WorkerHandlers, Type> = { reference: ResourcesModule, probe: ProbeHandlersModule };
 
-/** The worker deployable: database, scheduler and handlers; no HTTP. */
+/** The worker deployable: database, scheduler, handlers and webhook delivery; no HTTP. */
 @Module({})
 export class WorkerModule {
   static register({ config, databaseUrl, handlers, onShutdown }: WorkerModuleOptions): DynamicModule {
@@ -34,6 +35,7 @@ export class WorkerModule {
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'cleanup-tasks-worker' }),
         HANDLER_MODULES[handlers],
         SchedulerModule,
+        WebhookDeliveryModule,
         TaskCountsModule,
       ],
       providers: [ShutdownCallback.provider(onShutdown)],
