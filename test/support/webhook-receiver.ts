@@ -48,16 +48,19 @@ export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   answer: (request: ReceivedWebhook) => ReceiverAnswer = () => ({ status: 200 });
   private readonly hanging = new Set<ServerResponse>();
+  /** Most requests left unanswered at the same time (answer 'hang'), until their client gave up. */
+  maxHanging = 0;
 
   private constructor(
     private readonly server: Server,
     readonly port: number,
   ) {}
 
-  static async start(): Promise<WebhookReceiver> {
+  /** On `port` if given (a receiver coming back where it was), else on a free one. */
+  static async start(port?: number): Promise<WebhookReceiver> {
     const handlers: { handle?: (request: IncomingMessage, response: ServerResponse) => void } = {};
     const server = createServer((request, response) => handlers.handle!(request, response));
-    const receiver = new WebhookReceiver(server, await listenOnLoopback(server));
+    const receiver = new WebhookReceiver(server, port === undefined ? await listenOnLoopback(server) : await listen(server, port));
     handlers.handle = (request, response) => receiver.handle(request, response);
     return receiver;
   }
@@ -90,6 +93,8 @@ export class WebhookReceiver {
       const answer = this.answer(webhook);
       if (answer === 'hang') {
         this.hanging.add(response);
+        this.maxHanging = Math.max(this.maxHanging, this.hanging.size);
+        response.on('close', () => this.hanging.delete(response));
         return;
       }
       response.writeHead(answer.status, answer.headers).end();

@@ -68,12 +68,14 @@ export class WebhookDeliveryQueue {
    *    lock does not conflict with the FOR KEY SHARE that the outbox
    *    trigger's inserts take, so task settlement never waits on a claim.
    * 2. In a new statement (READ COMMITTED: a snapshot taken after the locks,
-   *    so every claim committed on these subscriptions is seen), give each
-   *    at most `share` deliveries and never more than `perSubscription`
-   *    in flight counting every process's leases: a subscription with
-   *    100,000 due events, or a receiver that takes 10 s to answer, holds at
-   *    most `perSubscription` slots, and the rest go to the others.
-   *    Each subscription costs two index probes (its leases, its first due
+   *    so every claim committed on these subscriptions is seen), take from
+   *    each subscription its oldest due deliveries, never more than
+   *    `perSubscription` in flight counting every process's leases, and
+   *    deal the free slots out in turns: every subscription's first
+   *    delivery, then every second one, … So a subscription with 100,000
+   *    due events, or a receiver that takes 10 s to answer, holds at most
+   *    `perSubscription` slots, and the others share the rest. Each
+   *    subscription costs two index probes (its leases, its first due
    *    rows), however large its backlog.
    * 3. Mark these subscriptions served, so that the next claim starts with
    *    the others.
@@ -93,31 +95,31 @@ export class WebhookDeliveryQueue {
       );
       if (subscriptions.length === 0) return [];
       const ids = subscriptions.map((row) => row.id);
-      const share = Math.ceil(slots / ids.length);
       const { rows } = await tx.query<{ id: string }>(
         `WITH served AS (
            SELECT s.id, s.ord,
-                  LEAST($3::int, $4::int - (SELECT count(*) FROM webhook_deliveries AS f
-                                              WHERE f.subscription_id = s.id AND f.locked_by IS NOT NULL AND f.next_attempt_at > now())::int) AS quota
+                  $3::int - (SELECT count(*) FROM webhook_deliveries AS f
+                              WHERE f.subscription_id = s.id AND f.locked_by IS NOT NULL AND f.next_attempt_at > now())::int AS quota
              FROM unnest($2::text[]) WITH ORDINALITY AS s(id, ord)
-         ), picked AS (
-           SELECT d.id FROM served
+         ), candidates AS (
+           SELECT d.id, served.ord, row_number() OVER (PARTITION BY served.ord ORDER BY d.next_attempt_at, d.id) AS turn
+             FROM served
             CROSS JOIN LATERAL (
-              SELECT d.id FROM webhook_deliveries AS d
+              SELECT d.id, d.next_attempt_at FROM webhook_deliveries AS d
                WHERE d.subscription_id = served.id AND d.status = 'pending' AND d.next_attempt_at <= now()
                ORDER BY d.next_attempt_at, d.id
                LIMIT GREATEST(served.quota, 0)
                FOR UPDATE OF d SKIP LOCKED
             ) AS d
-            ORDER BY served.ord
-            LIMIT $5
+         ), picked AS (
+           SELECT id FROM candidates ORDER BY turn, ord LIMIT $4
          )
          UPDATE webhook_deliveries AS d
-            SET locked_by = $1, next_attempt_at = now() + $6 * interval '1 millisecond', attempts = d.attempts + 1
+            SET locked_by = $1, next_attempt_at = now() + $5 * interval '1 millisecond', attempts = d.attempts + 1
            FROM picked
           WHERE d.id = picked.id
          RETURNING d.id`,
-        [workerId, ids, share, perSubscription, slots, leaseMs],
+        [workerId, ids, perSubscription, slots, leaseMs],
       );
       await tx.query(`UPDATE webhook_subscriptions SET claimed_at = clock_timestamp() WHERE id = ANY($1)`, [ids]);
       return rows.map((row) => row.id);
@@ -140,7 +142,7 @@ export class WebhookDeliveryQueue {
          FROM webhook_deliveries AS d
          JOIN webhook_subscriptions AS s ON s.id = d.subscription_id
          JOIN webhook_events AS e ON e.id = d.event_id
-         LEFT JOIN LATERAL jsonb_populate_record(NULL::cleanup_tasks, e.task) AS t ON true
+         LEFT JOIN LATERAL jsonb_populate_record(NULL::cleanup_tasks, e.task_row) AS t ON true
         WHERE d.id = ANY($2) AND d.locked_by = $1
         ORDER BY d.id`,
       [workerId, ids],

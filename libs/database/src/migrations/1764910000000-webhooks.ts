@@ -66,10 +66,10 @@ export class Webhooks1764910000000 implements MigrationInterface {
         id           text COLLATE "C" PRIMARY KEY DEFAULT webhook_event_id(),
         type         text COLLATE "C" NOT NULL,
         workspace_id text COLLATE "C",
-        task         jsonb,
+        task_row     jsonb,
         data         jsonb,
         created_at   timestamptz(3) NOT NULL DEFAULT date_trunc('milliseconds', now()),
-        CONSTRAINT webhook_events_task_or_data CHECK ((task IS NULL) <> (data IS NULL))
+        CONSTRAINT webhook_events_task_row_or_data CHECK ((task_row IS NULL) <> (data IS NULL))
       )`);
     // WebhookDeliveryQueue.purge: events whose deliveries are all gone, oldest first.
     await q.query(`CREATE INDEX webhook_events_created_at_idx ON webhook_events (created_at)`);
@@ -92,7 +92,7 @@ export class Webhooks1764910000000 implements MigrationInterface {
     await q.query(`CREATE UNIQUE INDEX webhook_deliveries_event_subscription_key ON webhook_deliveries (event_id, subscription_id)`);
     // WebhookDeliveryQueue.claim: a subscription's due deliveries in due
     // order (a leased delivery is due again when its lease ends).
-    await q.query(`CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (subscription_id, next_attempt_at) WHERE status = 'pending'`);
+    await q.query(`CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (subscription_id, next_attempt_at, id) WHERE status = 'pending'`);
     // WebhookDeliveryQueue.claim: deliveries a subscription has in flight,
     // read without walking its backlog of retries.
     await q.query(`CREATE INDEX webhook_deliveries_leased_idx ON webhook_deliveries (subscription_id) WHERE locked_by IS NOT NULL`);
@@ -138,7 +138,7 @@ export class Webhooks1764910000000 implements MigrationInterface {
              WHERE event_type = ANY (s.events)
                AND (s.workspace_ids IS NULL OR NEW.workspace_id = ANY (s.workspace_ids))
           ), event AS (
-            INSERT INTO webhook_events (type, workspace_id, task)
+            INSERT INTO webhook_events (type, workspace_id, task_row)
             SELECT event_type, NEW.workspace_id, to_jsonb(NEW)
              WHERE EXISTS (SELECT 1 FROM subscribers)
             RETURNING id
