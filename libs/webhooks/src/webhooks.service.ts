@@ -76,7 +76,13 @@ export class WebhooksService {
    * resolves to now says little about later).
    */
   private checkTarget(url: string): void {
-    const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ValidationFailedError([{ path: 'url', message: 'url must be an http or https URL' }]);
+    }
+    const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
     const range = isIP(host) ? this.refuse(host) : undefined;
     if (range) {
       throw new ValidationFailedError([{ path: 'url', message: `${host} is a ${range} address; webhook targets must be public unless WEBHOOKS_ALLOW_PRIVATE_TARGETS=true` }]);
