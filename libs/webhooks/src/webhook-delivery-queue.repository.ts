@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { taskContractJson } from '@app/cleanup-tasks/task-columns';
+import { sqlStateOf } from '@app/common';
 import { SqlExecutor, type Queryable } from '@app/database/sql-executor';
 
 /** A claimed delivery with what sending it takes. */
@@ -28,6 +29,9 @@ export interface AttemptRecord {
   error: string | null;
   ok: boolean;
 }
+
+/** foreign_key_violation: the attempt's delivery is gone (its webhook was deleted meanwhile). */
+const FOREIGN_KEY_VIOLATION = '23503';
 
 export interface PurgeResult {
   deliveries: number;
@@ -162,9 +166,19 @@ export class WebhookDeliveryQueue {
    * Records an attempt in the log and settles the delivery: delivered on a
    * 2xx, given up after `maxAttempts`, else due again after `retryDelayMs`.
    * The log row is written even when the lease was lost meanwhile (the
-   * attempt did happen); the delivery is changed only by its holder.
+   * attempt did happen); the delivery is changed only by its holder. A
+   * delivery deleted with its webhook meanwhile records nothing.
    */
   async record(workerId: string, attempt: AttemptRecord, maxAttempts: number, retryDelayMs: number): Promise<'delivered' | 'failed' | 'pending' | 'lease_lost'> {
+    try {
+      return await this.recordOrThrow(workerId, attempt, maxAttempts, retryDelayMs);
+    } catch (error) {
+      if (sqlStateOf(error) === FOREIGN_KEY_VIOLATION) return 'lease_lost';
+      throw error;
+    }
+  }
+
+  private async recordOrThrow(workerId: string, attempt: AttemptRecord, maxAttempts: number, retryDelayMs: number): Promise<'delivered' | 'failed' | 'pending' | 'lease_lost'> {
     const { rows } = await this.db.query<{ status: 'delivered' | 'failed' | 'pending' }>(
       `WITH logged AS (
          INSERT INTO webhook_delivery_attempts (delivery_id, subscription_id, event_id, attempt, attempted_at, duration_ms, status_code, error)

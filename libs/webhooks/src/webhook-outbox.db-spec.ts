@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
-import { newId } from '@app/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { newId, validateEnvironment } from '@app/common';
+import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
 import { taskContractJson } from '@app/cleanup-tasks/task-columns';
 import { buildDataSourceOptions, databaseSettingsFor, SqlExecutor } from '@app/database';
 import { TaskQueueRepository } from '@app/scheduler/task-queue.repository';
@@ -8,6 +10,8 @@ import { TaskSettlement } from '@app/scheduler/task-settlement';
 import { createTestDatabase, insertTasks } from '../../../test/support/test-app';
 import { WebhookDeliveryQueue } from './webhook-delivery-queue.repository';
 import type { WebhookEventType } from './webhook-events';
+import { WebhookRetentionSweeper } from './webhook-retention.sweeper';
+import { WebhookSettings } from './webhook-settings';
 
 const WORKER = 'worker-a';
 const LEASE_MS = 30_000;
@@ -272,6 +276,15 @@ describe('Webhook outbox (trigger on cleanup_tasks) and delivery queue (real Pos
       expect(log.map((row) => row.attempt)).toEqual([1, 2, 2]);
     });
 
+    it('records nothing, and does not fail, for a delivery whose webhook was deleted during the attempt', async () => {
+      const subscription = await subscribe();
+      await addDeliveries(subscription, 1);
+      const [claimed] = await sut.load(WORKER, await sut.claim(WORKER, 1, 5, LEASE_MS));
+      await dataSource.query(`DELETE FROM webhook_subscriptions WHERE id = $1`, [subscription]);
+      expect(await sut.record(WORKER, attemptOf(claimed, true), 10, 0)).toBe('lease_lost');
+      expect(await dataSource.query(`SELECT * FROM webhook_delivery_attempts`)).toEqual([]);
+    });
+
     it('signs with a rotated-out secret only while its overlap lasts', async () => {
       const subscription = await subscribe();
       await dataSource.query(`UPDATE webhook_subscriptions SET previous_secret = 'whsec_b2xk', previous_secret_expires_at = now() + interval '1 hour'`);
@@ -302,6 +315,25 @@ describe('Webhook outbox (trigger on cleanup_tasks) and delivery queue (real Pos
       expect((await dataSource.query(`SELECT id FROM webhook_deliveries ORDER BY id`)).map((row: { id: string }) => row.id)).toEqual([recent.id, pending.id]);
       expect((await dataSource.query(`SELECT id FROM webhook_events ORDER BY id`)).map((row: { id: string }) => row.id)).toEqual([recent.event_id, pending.event_id].sort());
       expect((await dataSource.query(`SELECT delivery_id FROM webhook_delivery_attempts ORDER BY delivery_id`)).map((row: { delivery_id: string }) => row.delivery_id)).toEqual([recent.id, pending.id]);
+    });
+
+    it('sweeps with WEBHOOK_RETENTION_DAYS, in one process at a time (advisory lock)', async () => {
+      const sweeper = new WebhookRetentionSweeper(WebhookSettings.from(validateEnvironment({ WEBHOOK_RETENTION_DAYS: '2' })), sut, new SchedulerRegistry());
+      const subscription = await subscribe();
+      await addDeliveries(subscription, 2);
+      await dataSource.query(`UPDATE webhook_deliveries SET status = 'delivered', finished_at = now() - interval '3 days'`);
+      await dataSource.query(`UPDATE webhook_events SET created_at = now() - interval '3 days'`);
+
+      const holder = await db.connect();
+      try {
+        await holder.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCKS.webhookRetention]);
+        expect(await sweeper.sweep()).toEqual({ skipped: true, deliveries: 0, events: 0 });
+        await holder.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCKS.webhookRetention]);
+      } finally {
+        holder.release();
+      }
+      expect(await sweeper.sweep(new Date(Date.now() - 2 * 86_400_000))).toEqual({ skipped: false, deliveries: 0, events: 0 });
+      expect(await sweeper.sweep()).toEqual({ skipped: false, deliveries: 2, events: 2 });
     });
   });
 });
