@@ -11,6 +11,9 @@ import { createTestDatabase, insertTasks } from '../../../test/support/test-app'
 import { WebhookDeliveryQueue } from './webhook-delivery-queue.repository';
 import type { WebhookEventType } from './webhook-events';
 import { WebhookRetentionSweeper } from './webhook-retention.sweeper';
+import { WebhookSecretCipher } from './webhook-secret-cipher';
+import { WebhookSecretsAtRest } from './webhook-secrets-at-rest';
+import { WebhooksRepository } from './webhooks.repository';
 import { WebhookSettings } from './webhook-settings';
 
 const WORKER = 'worker-a';
@@ -294,6 +297,20 @@ describe('Webhook outbox (trigger on cleanup_tasks) and delivery queue (real Pos
       await dataSource.query(`UPDATE webhook_subscriptions SET previous_secret_expires_at = now() - interval '1 second'`);
       const [after] = await sut.load(WORKER, await sut.claim(WORKER, 1, 5, LEASE_MS));
       expect(after.storedSecrets).toEqual(['whsec_c2VjcmV0']);
+    });
+  });
+
+  describe('secrets at rest', () => {
+    it('seals, at start-up with WEBHOOK_SECRETS_KEY, the secrets stored in the clear before it was set, current and previous', async () => {
+      const subscription = await subscribe();
+      await dataSource.query(`UPDATE webhook_subscriptions SET previous_secret = 'whsec_b2xk', previous_secret_expires_at = now() + interval '1 hour'`);
+      const cipher = new WebhookSecretCipher('a-key-of-at-least-thirty-two-characters');
+      await new WebhookSecretsAtRest(cipher, new WebhooksRepository(db)).onApplicationBootstrap();
+      const [row] = await dataSource.query(`SELECT secret, previous_secret FROM webhook_subscriptions WHERE id = $1`, [subscription]);
+      expect([row.secret, row.previous_secret].every((stored: string) => stored.startsWith('enc:v1:'))).toBe(true);
+      expect([cipher.open(row.secret, subscription), cipher.open(row.previous_secret, subscription)]).toEqual(['whsec_c2VjcmV0', 'whsec_b2xk']);
+      await new WebhookSecretsAtRest(cipher, new WebhooksRepository(db)).onApplicationBootstrap();
+      expect((await dataSource.query(`SELECT secret FROM webhook_subscriptions WHERE id = $1`, [subscription]))[0].secret).toBe(row.secret);
     });
   });
 
