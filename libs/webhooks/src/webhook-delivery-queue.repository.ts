@@ -68,9 +68,10 @@ export class WebhookDeliveryQueue {
    *
    * 1. Lock up to `slots` subscriptions that have due deliveries and are
    *    not at their limit, least recently served first (`claimed_at`:
-   *    round robin), FOR NO KEY UPDATE SKIP LOCKED. Two claimers never serve one subscription at once, and the
-   *    lock does not conflict with the FOR KEY SHARE that the outbox
-   *    trigger's inserts take, so task settlement never waits on a claim.
+   *    round robin), FOR NO KEY UPDATE SKIP LOCKED. Two claimers never
+   *    serve one subscription at once, and the lock does not conflict with
+   *    the FOR KEY SHARE that the outbox trigger's inserts take, so task
+   *    settlement never waits on a claim.
    * 2. In a new statement (READ COMMITTED: a snapshot taken after the locks,
    *    so every claim committed on these subscriptions is seen), take from
    *    each subscription its oldest due deliveries, never more than
