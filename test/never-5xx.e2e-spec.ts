@@ -92,6 +92,20 @@ const tokenBody = fc.oneof(
   deepJsonText.map((deep) => `{"name":${deep},"role":"admin"}`),
 );
 const pathId = fc.oneof(fc.constant(TASK), text.map(encode), fc.constantFrom('%ED%A0%80', '%00', '..%2F..', '%FF'));
+const WEBHOOK = 'wh_01JDQ7Z4Y8K3M5N6P7Q8R9S0T0';
+const webhookUrl = fc.oneof(
+  text,
+  json,
+  text.map((host) => `https://${host}/hook`),
+  fc.constantFrom('http://127.0.0.1/x', 'http://[::1]/x', 'http://[fe80::1%25eth0]/x', 'https://exa mple.com', 'http://0x7f.1/', 'javascript:alert(1)', `https://h.example/${'a'.repeat(3000)}`),
+);
+const webhookBody = fc
+  .record(
+    { url: webhookUrl, events: fc.oneof(fc.array(fc.oneof(fc.constantFrom('cleanup_task.failed', 'cleanup_task.tree.completed'), text), { maxLength: 3 }), json), workspaceIds: fc.oneof(fc.array(text, { maxLength: 3 }), json) },
+    { requiredKeys: [] },
+  )
+  .map((body) => JSON.stringify(body));
+const webhookId = fc.oneof(fc.constant(WEBHOOK), pathId);
 
 type Call = { method: 'get' | 'post' | 'delete'; path: string; body?: string };
 const calls: fc.Arbitrary<Call> = fc.oneof(
@@ -102,6 +116,15 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
   taskBody.map((body): Call => ({ method: 'post', path: '/api/cleanup-tasks', body })),
   tokenBody.map((body): Call => ({ method: 'post', path: '/api/tokens', body })),
   pathId.map((id): Call => ({ method: 'delete', path: `/api/tokens/${id}` })),
+  webhookBody.map((body): Call => ({ method: 'post', path: '/api/webhooks', body })),
+  webhookId.chain((id) =>
+    fc.constantFrom<Call>(
+      { method: 'get', path: `/api/webhooks/${id}/deliveries` },
+      { method: 'post', path: `/api/webhooks/${id}/ping` },
+      { method: 'post', path: `/api/webhooks/${id}/rotate-secret` },
+      { method: 'delete', path: `/api/webhooks/${id}` },
+    ),
+  ),
 );
 
 describe('No input produces a 5xx (random hostile requests to every endpoint)', () => {
@@ -110,7 +133,9 @@ describe('No input produces a 5xx (random hostile requests to every endpoint)', 
   const counts = async () =>
     (
       await sut.dataSource.query(`SELECT (SELECT count(*)::int FROM cleanup_tasks) AS tasks, (SELECT count(*)::int FROM api_tokens WHERE revoked_at IS NULL) AS tokens,
-                                         (SELECT md5(string_agg(id || status || attempts, ',' ORDER BY id)) FROM cleanup_tasks) AS states`)
+                                         (SELECT md5(string_agg(id || status || attempts, ',' ORDER BY id)) FROM cleanup_tasks) AS states,
+                                         (SELECT md5(string_agg(id || secret, ',' ORDER BY id)) FROM webhook_subscriptions) AS webhooks,
+                                         (SELECT count(*)::int FROM webhook_events) AS events`)
     )[0] as Record<string, unknown>;
 
   beforeAll(async () => {
@@ -119,6 +144,7 @@ describe('No input produces a 5xx (random hostile requests to every endpoint)', 
       { id: TASK, workspaceId: 'ws_alpha', status: 'failed', lastError: 'boom', metadata: { region: 'eu', tags: ['a'] } },
       { parentId: TASK, workspaceId: 'ws_alpha', resourceType: 'delete_app', metadata: { nested: { deeper: [1, 2] } } },
     ]);
+    await sut.dataSource.query(`INSERT INTO webhook_subscriptions (id, url, events, secret) VALUES ($1, 'https://hooks.example.com/x', '{cleanup_task.failed}', 'whsec_c2VjcmV0')`, [WEBHOOK]);
   });
   afterAll(async () => {
     await sut.close();

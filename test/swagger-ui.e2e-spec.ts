@@ -27,7 +27,9 @@ describe('Swagger UI [/api/docs] in a real browser', () => {
     const response = await request(sut.server).get('/api/docs-json');
     expect(response.status).toBe(200);
     expect(response.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/api/cleanup-tasks/{id}', '/api/cleanup-tasks', '/api/tokens', '/api/tokens/{id}', '/health/live', '/health/ready']));
+    expect(Object.keys(response.body.paths)).toEqual(
+      expect.arrayContaining(['/api/cleanup-tasks/{id}', '/api/cleanup-tasks', '/api/tokens', '/api/tokens/{id}', '/api/webhooks', '/api/webhooks/{id}/rotate-secret', '/health/live', '/health/ready']),
+    );
     const getById = response.body.paths['/api/cleanup-tasks/{id}'].get;
     expect(getById.security).toEqual([{ bearer: [] }]);
     expect(Object.keys(getById.responses).sort()).toEqual(['200', '400', '401', '404', '429']);
@@ -89,6 +91,27 @@ describe('Swagger UI [/api/docs] in a real browser', () => {
       const body = JSON.parse(executed.body);
       expect(body.data.map((task: { id: string }) => task.id)).toEqual([listed]);
       expect(body.pageInfo).toMatchObject({ total: 1, hasNextPage: false, hasPreviousPage: false });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('runs "Try it out" on POST /api/webhooks with the example body, to a 201 with the secret', async () => {
+    const page = await browser.newPage();
+    try {
+      await openAuthorized(page, sut.tokens.admin);
+
+      const operation = page.locator('#operations-Webhooks-Webhooks_create');
+      await operation.locator('.opblock-summary').click();
+      await operation.locator('button.try-out__btn').click();
+      expect(JSON.parse(await operation.locator('textarea.body-param__text').inputValue())).toEqual({
+        url: 'https://hooks.example.com/cleanup-tasks',
+        events: ['cleanup_task.tree.completed', 'cleanup_task.tree.failed'],
+        workspaceIds: ['ws_acme'],
+      });
+      const executed = await execute(operation);
+      expect(executed.status).toBe('201');
+      expect(JSON.parse(executed.body)).toMatchObject({ id: expect.stringMatching(/^wh_/), url: 'https://hooks.example.com/cleanup-tasks', secret: expect.stringMatching(/^whsec_/) });
     } finally {
       await page.close();
     }

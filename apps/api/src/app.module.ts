@@ -8,6 +8,7 @@ import { AppConfig, AppConfigModule, createValidationPipe, ProblemDetailsFilter,
 import { DatabaseModule } from '@app/database';
 import { ResourcesModule } from '@app/resources';
 import { SchedulerModule } from '@app/scheduler';
+import { WebhookDeliveryModule, WebhooksModule } from '@app/webhooks';
 import { HealthController } from './health/health.controller';
 
 export interface AppModuleOptions {
@@ -32,8 +33,9 @@ export class AppModule {
         AuthModule,
         CleanupTasksModule,
         ResourcesModule,
-        // Task execution in this process unless SCHEDULER_ENABLED=false (e.g. API-only replicas beside workers).
-        ...(config.SCHEDULER_ENABLED ? [SchedulerModule] : []),
+        WebhooksModule,
+        // Task execution (and webhook delivery) in this process unless SCHEDULER_ENABLED=false (e.g. API-only replicas beside workers).
+        ...(config.SCHEDULER_ENABLED ? [SchedulerModule, WebhookDeliveryModule] : []),
       ],
       controllers: [HealthController],
       providers: [

@@ -30,6 +30,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A token from `POST /api/tokens` or the first start (`ctk_…`), in the Authorization header only (an `access_token` parameter is refused).' }, BEARER_SCHEME)
     .addTag('Cleanup Tasks', 'Inspect and steer cleanup work.')
     .addTag('Tokens', 'Admin: issue, list and revoke bearer tokens.')
+    .addTag('Webhooks', 'Admin: subscribe URLs to cleanup events (signed as Standard Webhooks, delivered at least once).')
     .addTag('Health', 'Liveness and readiness probes (no token).')
     .build();
   const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });

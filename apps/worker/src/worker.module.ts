@@ -4,6 +4,7 @@ import { TaskCountsModule } from '@app/cleanup-tasks/task-counts.module';
 import { AppConfig, AppConfigModule, ShutdownCallback } from '@app/common';
 import { DatabaseModule } from '@app/database';
 import { SchedulerModule } from '@app/scheduler';
+import { WebhookDeliveryModule } from '@app/webhooks';
 
 export interface WorkerModuleOptions {
   config: AppConfig;
@@ -18,7 +19,7 @@ export interface WorkerModuleOptions {
   onShutdown?: () => Promise<void>;
 }
 
-/** The worker deployable: database, scheduler and handlers; no HTTP. */
+/** The worker deployable: database, scheduler, handlers and webhook delivery; no HTTP. */
 @Module({})
 export class WorkerModule {
   static register({ config, databaseUrl, handlers, onShutdown }: WorkerModuleOptions): DynamicModule {
@@ -31,6 +32,7 @@ export class WorkerModule {
         ScheduleModule.forRoot(),
         handlers,
         SchedulerModule,
+        WebhookDeliveryModule,
         TaskCountsModule,
       ],
       providers: [ShutdownCallback.provider(onShutdown)],

@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } fr
 import type { Response } from 'express';
 import { Authenticated, CurrentPrincipal, type Principal } from '@app/auth';
 import { ApiDomainProblem, ApiProblem, QueryTimeoutError, ServiceBusyError } from '@app/common';
-import { CleanupTasksService } from './cleanup-tasks.service';
+import { CleanupTasksService, DELETE_WORKSPACE_OWN_ID, idempotencyConflict } from './cleanup-tasks.service';
 import { CleanupTaskPageDto } from './dto/cleanup-task-page.dto';
 import { CleanupTaskDto } from './dto/cleanup-task.dto';
 import { CreateCleanupTaskDto } from './dto/create-cleanup-task.dto';
@@ -81,15 +81,24 @@ export class CleanupTasksController {
   @ApiOperation({
     summary: 'Enqueue a cleanup task',
     description:
-      'Admin or service token. Enqueues a root task; the scheduler picks it up at once. Idempotent on (sourceEventId, resourceType, resourceId): delivering the same event again answers 200 with the task created the first time.',
+      'Admin or service token. Enqueues a root task; the scheduler picks it up at once. Idempotent on (sourceEventId, resourceType, resourceId): delivering the same event again with the same body answers 200 with the task created the first time; the same key with another `workspaceId` or `metadata` (compared as JSON values: key order does not matter) is a 409 naming the existing task. A `delete_workspace` task deletes its own workspace: its `resourceId` must be its `workspaceId`.',
   })
-  @ApiCreatedResponse({ type: CleanupTaskDto, description: 'Enqueued.' })
-  @ApiOkResponse({ type: CleanupTaskDto, description: 'Already enqueued for this event: the existing task.' })
-  @ApiProblem(400, 'Invalid body: `errors` lists each invalid input.', { detail: 'resourceType: resourceType must be one of the following values: delete_workspace, delete_app, delete_element, delete_database', errors: [{ path: 'resourceType', message: 'resourceType must be one of the following values: delete_workspace, delete_app, delete_element, delete_database' }] })
+  @ApiCreatedResponse({
+    type: CleanupTaskDto,
+    description: 'Enqueued.',
+    headers: { Location: { description: 'The new task: `/api/cleanup-tasks/{id}`.', schema: { type: 'string', example: '/api/cleanup-tasks/ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV' } } },
+  })
+  @ApiOkResponse({ type: CleanupTaskDto, description: 'Already enqueued for this event, with the same body: the existing task.' })
+  @ApiProblem(400, 'Invalid body: `errors` lists each invalid input (also a `delete_workspace` whose `resourceId` is not its `workspaceId`).', {
+    detail: `resourceId: ${DELETE_WORKSPACE_OWN_ID}`,
+    errors: [{ path: 'resourceId', message: DELETE_WORKSPACE_OWN_ID }],
+  })
+  @ApiDomainProblem('This (sourceEventId, resourceType, resourceId) was enqueued before with another `workspaceId` or `metadata`; `existingTaskId` names that task.', idempotencyConflict('ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV'))
   @Header('Content-Type', 'application/json; charset=utf-8')
   async enqueue(@Body() body: CreateCleanupTaskDto, @Res({ passthrough: true }) response: Response): Promise<string> {
-    const { json, created } = await this.tasks.enqueueJson(body);
+    const { id, json, created } = await this.tasks.enqueueJson(body);
     response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
+    if (created) response.setHeader('Location', `/api/cleanup-tasks/${id}`);
     return json;
   }
 

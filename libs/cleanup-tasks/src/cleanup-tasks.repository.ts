@@ -358,10 +358,12 @@ export class CleanupTasksRepository {
 
   /**
    * Inserts a root task unless one with the same (sourceEventId, resourceType,
-   * resourceId) exists; either way returns the stored task's id and whether
-   * it is new. ON CONFLICT makes concurrent deliveries of one event safe.
+   * resourceId) exists; either way returns the stored task's id, whether it
+   * is new, and whether an existing one has the same workspace and metadata
+   * (jsonb equality: key order and number spelling do not matter). ON
+   * CONFLICT makes concurrent deliveries of one event safe.
    */
-  async insertRootIdempotent(task: NewRootTask): Promise<{ id: string; created: boolean }> {
+  async insertRootIdempotent(task: NewRootTask): Promise<{ id: string; created: boolean; sameRequest: boolean }> {
     const { rows: inserted } = await this.db.query<{ id: string }>(
       `INSERT INTO cleanup_tasks (id, workspace_id, source_event_id, resource_type, resource_id, metadata)
        VALUES ($1, $2, $3, $4, $5, $6)
@@ -370,12 +372,13 @@ export class CleanupTasksRepository {
        RETURNING id`,
       [task.id, task.workspaceId, task.sourceEventId, task.resourceType, task.resourceId, JSON.stringify(task.metadata)],
     );
-    if (inserted.length > 0) return { id: inserted[0].id, created: true };
-    const { rows: existing } = await this.db.query<{ id: string }>(
-      `SELECT id FROM cleanup_tasks WHERE parent_id IS NULL AND source_event_id = $1 AND resource_type = $2 AND resource_id = $3`,
-      [task.sourceEventId, task.resourceType, task.resourceId],
+    if (inserted.length > 0) return { id: inserted[0].id, created: true, sameRequest: true };
+    const { rows: existing } = await this.db.query<{ id: string; same: boolean }>(
+      `SELECT id, workspace_id = $4 AND metadata = $5::jsonb AS same FROM cleanup_tasks
+        WHERE parent_id IS NULL AND source_event_id = $1 AND resource_type = $2 AND resource_id = $3`,
+      [task.sourceEventId, task.resourceType, task.resourceId, task.workspaceId, JSON.stringify(task.metadata)],
     );
     if (existing.length === 0) throw new Error(`insertRootIdempotent: the conflicting task of event ${task.sourceEventId} is gone`);
-    return { id: existing[0].id, created: false };
+    return { id: existing[0].id, created: false, sameRequest: existing[0].same };
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { newId, ResourceNotFoundError, ValidationFailedError, type FieldError } from '@app/common';
+import { ConflictError, newId, ResourceNotFoundError, ValidationFailedError, type FieldError } from '@app/common';
 import {
   CursorCodec,
   QueryDslError,
@@ -27,6 +27,17 @@ export interface EnqueueCleanupTask {
   sourceEventId?: string | null;
   metadata?: Record<string, unknown>;
 }
+
+/** The same event's key (sourceEventId, resourceType, resourceId) came again with another workspaceId or metadata. */
+export function idempotencyConflict(existingTaskId: string): ConflictError {
+  return new ConflictError(
+    'idempotency-conflict',
+    `This (sourceEventId, resourceType, resourceId) was enqueued before as task ${existingTaskId} with a different workspaceId or metadata; send the same body again, or use a new sourceEventId.`,
+    { existingTaskId },
+  );
+}
+
+export const DELETE_WORKSPACE_OWN_ID = 'a delete_workspace task deletes its own workspace: resourceId must equal workspaceId';
 
 /** A list request turned into DSL criteria, plus what its cursors are bound to. */
 export interface PreparedTaskList {
@@ -141,20 +152,27 @@ export class CleanupTasksService {
     return `{"data":[${page.tasks.join(',')}],"pageInfo":${JSON.stringify(pageInfo)}}`;
   }
 
-  /** Enqueues a root task; idempotent on (sourceEventId, resourceType, resourceId). */
+  /**
+   * Enqueues a root task; idempotent on (sourceEventId, resourceType,
+   * resourceId): the same again returns the existing task, the same key with
+   * another workspaceId or metadata is a ConflictError (`idempotency-conflict`).
+   */
   async enqueue(input: EnqueueCleanupTask): Promise<{ task: CleanupTask; created: boolean }> {
     const { id, created } = await this.insertRoot(input);
     return { task: await this.repository.findById(id), created };
   }
 
   /** `enqueue`, with the task as the API's JSON text (`CleanupTaskDto`). */
-  async enqueueJson(input: EnqueueCleanupTask): Promise<{ json: string; created: boolean }> {
+  async enqueueJson(input: EnqueueCleanupTask): Promise<{ id: string; json: string; created: boolean }> {
     const { id, created } = await this.insertRoot(input);
-    return { json: await this.getJson(id, null), created };
+    return { id, json: await this.getJson(id, null), created };
   }
 
-  private insertRoot(input: EnqueueCleanupTask): Promise<{ id: string; created: boolean }> {
-    return this.repository.insertRootIdempotent({
+  private async insertRoot(input: EnqueueCleanupTask): Promise<{ id: string; created: boolean }> {
+    if (input.resourceType === 'delete_workspace' && input.resourceId !== input.workspaceId) {
+      throw new ValidationFailedError([{ path: 'resourceId', message: DELETE_WORKSPACE_OWN_ID }]);
+    }
+    const { id, created, sameRequest } = await this.repository.insertRootIdempotent({
       id: newId('ct'),
       resourceType: input.resourceType,
       resourceId: input.resourceId,
@@ -162,5 +180,7 @@ export class CleanupTasksService {
       sourceEventId: input.sourceEventId ?? null,
       metadata: input.metadata ?? {},
     });
+    if (!sameRequest) throw idempotencyConflict(id);
+    return { id, created };
   }
 }

@@ -92,6 +92,51 @@ function makeTraversable(directory: string, onLog?: (message: string) => void): 
   }
 }
 
+/** An embedded PostgreSQL that another live process (an `npm start`, a worker) runs. */
+export interface RunningEmbeddedPostgres {
+  postmasterPid: number;
+  /** The process that started it. */
+  ownerPid: number;
+  port: number;
+}
+
+/**
+ * The embedded PostgreSQL of `dataDir` if another running Node process owns
+ * it (what makes startEmbeddedPostgres refuse with "in use by another running
+ * process"); undefined when none runs, or only an orphan.
+ */
+export function findRunningEmbeddedPostgres(dataDir: string): RunningEmbeddedPostgres | undefined {
+  const postmaster = readPostmaster(resolve(dataDir));
+  if (!postmaster) return undefined;
+  const owner = parentOf(postmaster.pid);
+  if (owner === undefined || owner === process.pid || !isNodeProcess(owner)) return undefined;
+  return { postmasterPid: postmaster.pid, ownerPid: owner, port: postmaster.port };
+}
+
+/**
+ * For a tool run beside the server (`npm run seed:demo`): the embedded
+ * PostgreSQL that a running process owns, used as it is (`stop()` leaves it
+ * running), or else one started for the tool, as startEmbeddedPostgres does.
+ */
+export async function attachOrStartEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle & { attached: boolean }> {
+  const running = findRunningEmbeddedPostgres(options.dataDir);
+  if (running) {
+    const port = Number.isInteger(running.port) ? running.port : options.port;
+    return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(options.database)}`, stop: async () => undefined, attached: true };
+  }
+  return { ...(await startEmbeddedPostgres(options)), attached: false };
+}
+
+/** postmaster.pid's process id (line 1) and port (line 4), when that process is alive. */
+function readPostmaster(dataDir: string): { pid: number; port: number } | undefined {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number.parseInt(lines[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  return { pid, port: Number.parseInt(lines[3] ?? '', 10) };
+}
+
 export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
@@ -104,10 +149,9 @@ export function quoteIdentifier(name: string): string {
  * orphan to stop.
  */
 async function stopOrphanedPostmaster(dataDir: string, onLog?: (message: string) => void): Promise<void> {
-  const pidFile = join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const postmaster = readPostmaster(dataDir);
+  if (!postmaster) return;
+  const { pid } = postmaster;
   const owner = parentOf(pid);
   if (owner !== undefined && owner !== process.pid && isNodeProcess(owner)) {
     throw new Error(

@@ -39,6 +39,13 @@ describe('validateEnvironment', () => {
     expect(validateEnvironment({})).toMatchObject({ LIST_QUERY_TIMEOUT_MS: 15_000, LIST_POOL_SIZE: 10 });
   });
 
+  it("applies the contract's webhook defaults and hides WEBHOOK_SECRETS_KEY in errors", () => {
+    expect(validateEnvironment({})).toMatchObject({ WEBHOOK_MAX_ATTEMPTS: 10, WEBHOOK_RETENTION_DAYS: 7, WEBHOOKS_ALLOW_PRIVATE_TARGETS: false, WEBHOOK_TIMEOUT_MS: 10_000 });
+    expect(validateEnvironment({}).WEBHOOK_SECRETS_KEY).toBeUndefined();
+    expect(() => validateEnvironment({ WEBHOOK_SECRETS_KEY: 'too-short-key' })).toThrow(/WEBHOOK_SECRETS_KEY=\(hidden\)/);
+    expect(() => validateEnvironment({ WEBHOOK_SECRETS_KEY: 'too-short-key' })).not.toThrow(/too-short-key/);
+  });
+
   it.each([['-1'], ['65536'], ['3000.5']])('rejects PORT=%s', (port) => {
     expect(() => validateEnvironment({ PORT: port })).toThrow(ConfigValidationError);
   });

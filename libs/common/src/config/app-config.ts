@@ -134,6 +134,43 @@ export class AppConfig {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1)
   RETENTION_DAYS: number = 30;
+
+  // --- Webhooks (delivered where the scheduler runs) ---
+
+  /** Attempts to deliver one event to one subscription before it is given up. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  WEBHOOK_MAX_ATTEMPTS: number = 10;
+
+  /** Delivered and given-up events, with their attempts, are purged after this many days. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650)
+  WEBHOOK_RETENTION_DAYS: number = 7;
+
+  /** Deliver to loopback, private, link-local and other non-public addresses (development, tests, receivers inside the network). */
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  WEBHOOKS_ALLOW_PRIVATE_TARGETS: boolean = false;
+
+  /** Encrypts webhook secrets at rest (AES-256-GCM under a key derived from this by HKDF-SHA256); unset → stored in the clear. */
+  @IsOptional() @IsString() @MinLength(32) @MaxLength(1024)
+  WEBHOOK_SECRETS_KEY?: string;
+
+  /** Deliveries in flight at once per process, beside (never instead of) the handlers' SCHEDULER_CONCURRENCY. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  WEBHOOK_CONCURRENCY: number = 10;
+
+  /** Deliveries in flight at once to one subscription, across all processes: one slow or flooded receiver cannot take every slot. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  WEBHOOK_SUBSCRIPTION_CONCURRENCY: number = 5;
+
+  /** Longest one delivery attempt may take (connect, send, answer). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
+  WEBHOOK_TIMEOUT_MS: number = 10_000;
+
+  /** Backoff after a delivery's first failed attempt; it doubles per attempt, with jitter, up to WEBHOOK_BACKOFF_MAX_MS. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  WEBHOOK_BACKOFF_BASE_MS: number = 30_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  WEBHOOK_BACKOFF_MAX_MS: number = 3_600_000;
 }
 
 /** The variables read from the environment (and `.env`); everything else is ignored. */
@@ -143,10 +180,12 @@ export const CONFIG_KEYS = [
   'LIST_POOL_SIZE', 'TREE_QUERY_TIMEOUT_MS', 'TREE_POOL_SIZE', 'STREAM_STALL_TIMEOUT_MS', 'AUTH_CACHE_TTL_MS',
   'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',
   'SCHEDULER_BACKOFF_MAX_MS', 'SCHEDULER_POLL_INTERVAL_MS', 'SCHEDULER_SHUTDOWN_TIMEOUT_MS', 'RETENTION_ENABLED', 'RETENTION_DAYS',
+  'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETENTION_DAYS', 'WEBHOOKS_ALLOW_PRIVATE_TARGETS', 'WEBHOOK_SECRETS_KEY', 'WEBHOOK_CONCURRENCY',
+  'WEBHOOK_SUBSCRIPTION_CONCURRENCY', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_BACKOFF_BASE_MS', 'WEBHOOK_BACKOFF_MAX_MS',
 ] as const satisfies readonly (keyof AppConfig)[];
 
 /** Values never repeated in error messages. */
-const SECRET_KEYS = new Set(['BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET']);
+const SECRET_KEYS = new Set(['BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'WEBHOOK_SECRETS_KEY']);
 
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {

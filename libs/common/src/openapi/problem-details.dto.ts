@@ -37,6 +37,9 @@ export class ProblemDetailsDto {
   @ApiPropertyOptional({ description: 'The task\'s status when it cannot take the operation (409 only).', example: 'pending' })
   currentStatus?: string;
 
+  @ApiPropertyOptional({ description: 'The task created first for this event key (409 `idempotency-conflict` only).', example: 'ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV' })
+  existingTaskId?: string;
+
   @ApiPropertyOptional({ type: 'integer', description: 'The time limit the query ran into, in milliseconds (504 `query-timeout` only).', example: 15000 })
   limitMs?: number;
 
