@@ -57,7 +57,7 @@ export class CleanupTasksController {
   // The page arrives serialised (the tasks' JSON is built by PostgreSQL).
   @Header('Content-Type', 'application/json; charset=utf-8')
   async list(@Query(ParseListQueryPipe) query: ListCleanupTasksQuery, @CurrentPrincipal() principal: Principal): Promise<string> {
-    return this.tasks.listJson(query, principal.workspaceIds);
+    return this.tasks.list(query, principal.workspaceIds);
   }
 
   @Get(':id')
@@ -73,7 +73,7 @@ export class CleanupTasksController {
   // The task arrives serialised (its JSON is built by PostgreSQL, as for the list).
   @Header('Content-Type', 'application/json; charset=utf-8')
   async getById(@Param('id', ParseTaskIdPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<string> {
-    return this.tasks.getJson(id, principal.workspaceIds);
+    return this.tasks.get(id, principal.workspaceIds);
   }
 
   @Post()
@@ -88,9 +88,9 @@ export class CleanupTasksController {
   @ApiProblem(400, 'Invalid body: `errors` lists each invalid input.', { detail: 'resourceType: resourceType must be one of the following values: delete_workspace, delete_app, delete_element, delete_database', errors: [{ path: 'resourceType', message: 'resourceType must be one of the following values: delete_workspace, delete_app, delete_element, delete_database' }] })
   @Header('Content-Type', 'application/json; charset=utf-8')
   async enqueue(@Body() body: CreateCleanupTaskDto, @Res({ passthrough: true }) response: Response): Promise<string> {
-    const { json, created } = await this.tasks.enqueueJson(body);
+    const { task, created } = await this.tasks.enqueueAndGet(body);
     response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
-    return json;
+    return task;
   }
 
 }
