@@ -78,6 +78,9 @@ const COUNTED_FIELDS: ReadonlySet<string> = new Set(['workspaceId', 'resourceTyp
 /** The page's columns: what the JSON of a task is built from. */
 const PAGE_COLUMNS = TASK_CONTRACT_COLUMNS.map((column) => columnRef('t0', column));
 
+/** The output: each task of the page as the API's JSON, built by PostgreSQL. */
+const PAGE_TASK_JSON = taskContractJson('list');
+
 const NO_PROBE = 'CAST(NULL AS boolean)';
 
 export interface TaskListStatement {
@@ -239,7 +242,7 @@ export function listStatement(dataSource: DataSource, criteria: TaskListCriteria
     .select('"list"."total"', 'total')
     .addSelect('"list"."has_previous"', 'has_previous')
     .addSelect('"list"."has_next"', 'has_next')
-    .addSelect(taskContractJson('list'), 'task')
+    .addSelect(PAGE_TASK_JSON, 'task')
     .from(composeSql.leftJoinLateral('info', page, 'p'), 'list');
   plan.applyFetchOrder(statement, 'list');
   const [query, parameters] = statement.getQueryAndParameters();

@@ -172,6 +172,18 @@ describe('applyFilter: logic', () => {
 });
 
 describe('applyFilter: relations as EXISTS subqueries', () => {
+  it('builds a relation subquery once per context and outer alias, however often the filter is applied', () => {
+    const node = parseFilter({ children: { some: { name: { eq: 'x' } } } }, spec);
+    const { qb, params } = itemsQuery();
+    const ctx = { spec, params, aliases: new AliasGenerator() };
+    applyFilter(qb, node, 't0', ctx);
+    applyFilter(qb, node, 't0', ctx);
+    applyFilter(qb, node, 'other', ctx);
+    const exists = (alias: string, related: string) => `EXISTS (SELECT 1 FROM "items" "${related}" WHERE "${related}"."parent_id" = "${alias}"."id" AND "${related}"."name" = :p1)`;
+    expect(whereOf(qb)).toEqual({ sql: `${exists('t0', 't1')} AND ${exists('t0', 't1')} AND ${exists('other', 't2')}`, params: { p1: 'x' } });
+  });
+
+
   it('parent: EXISTS on the row referenced by the FK', () => {
     expect(sut({ parent: { kind: { eq: 'a' } } })).toEqual({
       sql: 'EXISTS (SELECT 1 FROM "items" "t1" WHERE "t1"."id" = "t0"."parent_id" AND "t1"."kind" = :p1)',
@@ -255,6 +267,11 @@ describe('foldConstants', () => {
     const sut = foldConstants({ kind: 'and', items: [a, { kind: 'and', items: [b, { kind: 'and', items: [] }] }] });
     expect(sut).toEqual({ kind: 'and', items: [a, b] });
     expect((sut as { items: FilterNode[] }).items[0]).toBe(a);
+  });
+
+  it('returns a filter that needs no folding as it is', () => {
+    const node = parseFilter({ OR: [{ size: { eq: 1 } }, { NOT: { kind: { eq: 'a' } } }], children: { every: { name: { eq: 'x' }, note: { isNull: true } } } }, spec);
+    expect(foldConstants(node)).toBe(node);
   });
 });
 

@@ -12,7 +12,11 @@ import type { ConditionNode, FilterNode, JsonObject, RelationNode } from './filt
  */
 export type ScopeBuilder = (alias: string, params: QueryParameters) => string;
 
-/** What a translation shares across one statement: the field map, its parameters, subquery aliases, the scope. */
+/**
+ * What a translation shares across one statement: the field map, its
+ * parameters, subquery aliases, the scope. Applying a filter again with the
+ * same context reuses its bound values and its relation subqueries.
+ */
 export interface TranslateContext {
   spec: EntitySpec;
   params: QueryParameters;
@@ -71,8 +75,9 @@ const isFalse = (node: FilterNode) => node.kind === 'or' && node.items.length ==
  * The same filter with constants folded away (exact, since every predicate is
  * two-valued): `{ and: [] }` is TRUE and `{ or: [] }` FALSE; they remain only
  * as the whole result or as a relation's filter. Nested AND in AND and OR in
- * OR are flattened; NOT NOT x is x. Condition nodes keep their identity (their
- * bound parameters are keyed by it).
+ * OR are flattened; NOT NOT x is x. A node that needs no folding is returned
+ * as it is (its conditions' parameters and its relations' subqueries are
+ * keyed by node identity).
  */
 export function foldConstants(node: FilterNode): FilterNode {
   switch (node.kind) {
@@ -81,21 +86,25 @@ export function foldConstants(node: FilterNode): FilterNode {
       const absorbing = node.kind === 'and' ? isFalse : isTrue;
       const identity = node.kind === 'and' ? isTrue : isFalse;
       const items: FilterNode[] = [];
+      let changed = false;
       for (const item of node.items) {
         const folded = foldConstants(item);
         if (absorbing(folded)) return folded;
+        changed ||= folded !== item || identity(folded) || folded.kind === node.kind;
         if (identity(folded)) continue;
         if (folded.kind === node.kind) items.push(...folded.items);
         else items.push(folded);
       }
       if (items.length === 0) return node.kind === 'and' ? TRUE : FALSE;
-      return items.length === 1 ? items[0] : { kind: node.kind, items };
+      if (items.length === 1) return items[0];
+      return changed ? { kind: node.kind, items } : node;
     }
     case 'not': {
       const inner = foldConstants(node.item);
       if (isTrue(inner)) return FALSE;
       if (isFalse(inner)) return TRUE;
-      return inner.kind === 'not' ? inner.item : { kind: 'not', item: inner };
+      if (inner.kind === 'not') return inner.item;
+      return inner === node.item ? node : { kind: 'not', item: inner };
     }
     case 'condition':
       return node;
@@ -239,7 +248,27 @@ function conditionSql(node: ConditionNode, alias: string, ctx: TranslateContext)
   }
 }
 
+/**
+ * Per translation context (one per statement), the EXISTS of each relation
+ * node per outer alias: the page, the count and the probes apply the same
+ * filter, and its subqueries (same aliases, same parameters) are built once.
+ */
+const relationsBuilt = new WeakMap<TranslateContext, WeakMap<RelationNode, Map<string, string>>>();
+
 function relationSql(node: RelationNode, site: Site, ctx: TranslateContext): string {
+  let built = relationsBuilt.get(ctx);
+  if (!built) relationsBuilt.set(ctx, (built = new WeakMap()));
+  let byAlias = built.get(node);
+  if (!byAlias) built.set(node, (byAlias = new Map()));
+  let sql = byAlias.get(site.alias);
+  if (sql === undefined) {
+    sql = buildRelationSql(node, site, ctx);
+    byAlias.set(site.alias, sql);
+  }
+  return sql;
+}
+
+function buildRelationSql(node: RelationNode, site: Site, ctx: TranslateContext): string {
   const relation = ctx.spec.relations[node.relation];
   if (!relation) throw new Error(`unknown relation ${node.relation}`);
   const related = ctx.aliases.next();
