@@ -101,8 +101,9 @@ export interface TaskListStatement {
  *     <page: WHERE … AND info.total > 0 ORDER BY <fetch order> LIMIT limit+1>
  *   ) AS p ON TRUE) list ORDER BY <fetch order>
  *
- * (`composeSql` writes the UNION ALL and the LATERAL join, which TypeORM's
- * builder has not; every other clause is the builder's.)
+ * (`composeSql` writes what TypeORM's builder has not: the UNION ALL, the
+ * LATERAL join and the expressions around subqueries — CAST, CASE, EXISTS,
+ * COALESCE; every clause is the builder's.)
  *
  * - total: from the counters (cleanup_task_counts + deltas) when scope,
  *   shortcuts and filter only read workspaceId/resourceType/status — the

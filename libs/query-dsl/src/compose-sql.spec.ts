@@ -10,9 +10,8 @@ describe('composeSql', () => {
     const qb = outer();
     const sub = qb.subQuery().select('1').from('items', 't1');
     const plain = OFFLINE_DATA_SOURCE.createQueryBuilder().select('1').from('items', 't1');
-    expect(composeSql.subquery(sub)).toBe('(SELECT 1 FROM "items" "t1")');
-    expect(composeSql.subquery(plain)).toBe('(SELECT 1 FROM "items" "t1")');
     expect(composeSql.exists(sub)).toBe('EXISTS (SELECT 1 FROM "items" "t1")');
+    expect(composeSql.exists(plain)).toBe('EXISTS (SELECT 1 FROM "items" "t1")');
     expect(composeSql.notExists(plain)).toBe('NOT EXISTS (SELECT 1 FROM "items" "t1")');
   });
 

@@ -25,11 +25,6 @@ function parenthesised(builder: Builder): string {
  * or rewrites a placeholder.
  */
 export const composeSql = Object.freeze({
-  /** `(SELECT …)`: a builder as a parenthesised subquery, e.g. a selected value. */
-  subquery(builder: Builder): string {
-    return parenthesised(builder);
-  },
-
   /** `EXISTS (SELECT …)`, a condition for `andWhere`/`orWhere`. */
   exists(builder: Builder): string {
     return `EXISTS ${parenthesised(builder)}`;
@@ -50,7 +45,7 @@ export const composeSql = Object.freeze({
     return `CAST(${parenthesised(builder)} AS ${type})`;
   },
 
-  /** `CASE WHEN condition THEN a ELSE b END` of SQL expressions (builders' values via `subquery`, `firstValueOr`, …). */
+  /** `CASE WHEN condition THEN a ELSE b END` of SQL expressions (a builder's value via `exists`, `firstValueOr`, `castSubquery`). */
   caseWhen(condition: string, then: string, otherwise: string): string {
     return `CASE WHEN ${condition} THEN ${then} ELSE ${otherwise} END`;
   },

@@ -57,7 +57,6 @@ export { DEFAULT_FILTER_LIMITS, parseEqualityShortcut, parseFilter, parseFilterJ
 export {
   applyFilter,
   escapeLike,
-  foldConstants,
   scopeFieldIn,
   type AnySelectQueryBuilder,
   type ScopeBuilder,
