@@ -22,6 +22,7 @@ import http from 'node:http';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
 
 const root = resolve(import.meta.dirname, '../..');
 const dist = resolve(root, 'dist/apps/api');
@@ -53,6 +54,7 @@ const { CursorCodec } = await import(`${dist}/libs/query-dsl/src/index.js`);
 const { parseListQuery } = await import(`${dist}/libs/cleanup-tasks/src/dto/list-cleanup-tasks.query.js`);
 const { prepareTaskList } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.service.js`);
 const { listStatement, DEFAULT_TASK_LIST_OPTIONS } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
+const { CleanupTask } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.entity.js`);
 
 function checkDeadline(what) {
   if (Date.now() > DEADLINE) throw new Error(`deadline passed (${what}); raise BENCH_DEADLINE_SECONDS`);
@@ -240,7 +242,7 @@ async function timeRounds({ apiUrl, apiHeaders, bareUrl, bareHeaders, client, st
     const runs = {
       api: () => timed('api', () => httpGet(apiUrl, apiHeaders)),
       bare: () => timed('bare', () => httpGet(bareUrl, bareHeaders)),
-      sql: () => timed('sql', () => client.query(statement.text, statement.values)),
+      sql: () => timed('sql', () => client.query(statement.query, statement.parameters)),
     };
     const order = ORDERS[i % ORDERS.length];
     const done = {};
@@ -302,6 +304,8 @@ async function main() {
   for (const file of Object.values(GC_LOGS)) rmSync(file, { force: true });
   const server = await startServer();
   const sql = new pg.Client({ connectionString: withDatabase(server.serverUrl, DATABASE) });
+  // The task entity's DataSource, as the app's repository has it: the statements of the direct SQL runs are built with its QueryBuilder.
+  let tasksDataSource;
   try {
     await ensureDatabase(server.serverUrl);
     const databaseUrl = withDatabase(server.serverUrl, DATABASE);
@@ -311,6 +315,7 @@ async function main() {
     const bareBase = await bare.ready;
     await loadData(databaseUrl);
     await sql.connect();
+    tasksDataSource = await new DataSource({ type: 'postgres', url: databaseUrl, entities: [CleanupTask], poolSize: 1 }).initialize();
     await settleCounters(sql);
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     const codec = new CursorCodec(CURSOR_SECRET);
@@ -340,10 +345,12 @@ async function main() {
     const bigMember = await memberToken(['ws_0001', 'ws_0002']);
 
     // Page 5,000 of the default order (limit 100): the cursor of the 500,000th
-    // row, made with the codec (the bench knows the key; offset only for setup).
+    // row (the middle one of a smaller data set), made with the codec (the
+    // bench knows the key; offset only for setup).
     const deepParams = { limit: '100' };
     const deepPrepared = prepareTaskList(parseListQuery(deepParams), null, codec);
-    const { rows: deepRow } = await sql.query(`SELECT created_at, id FROM cleanup_tasks ORDER BY created_at, id OFFSET 499999 LIMIT 1`);
+    const deepOffset = Math.min(499_999, Math.floor(Number(fact.tasks) / 2));
+    const { rows: deepRow } = await sql.query(`SELECT created_at, id FROM cleanup_tasks ORDER BY created_at, id OFFSET $1 LIMIT 1`, [deepOffset]);
     const deepCursor = codec.encode([deepRow[0].created_at.toISOString(), deepRow[0].id], deepPrepared.fingerprint);
 
     const scenarios = [
@@ -377,7 +384,7 @@ async function main() {
         bareUrl: `${bareBase}/api/cleanup-tasks?${new URLSearchParams(scenario.params)}`,
         bareHeaders: scenario.scope ? { 'x-bench-scope': scenario.scope.join(',') } : {},
         client: sql,
-        statement: listStatement(prepared.criteria, DEFAULT_TASK_LIST_OPTIONS),
+        statement: listStatement(tasksDataSource, prepared.criteria, DEFAULT_TASK_LIST_OPTIONS),
       };
     });
     // Warm every code path of both servers before any figure is taken (the JIT
@@ -398,7 +405,7 @@ async function main() {
       const times = await timeRounds(target, SAMPLES);
       measuredWindows.push(times.window);
       const body = times.body;
-      const { rows: plan } = await sql.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${statement.text}`, statement.values);
+      const { rows: plan } = await sql.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${statement.query}`, statement.parameters);
       explains.push(
         `### ${scenario.name}\n\nRequest: \`GET /api/cleanup-tasks?${Object.entries({ ...scenario.params, ...(scenario.params.after ? { after: '<cursor of row 500,000>' } : {}) }).map(([key, value]) => `${key}=${value}`).join('&')}\`` +
           `${scenario.scope ? ` (member of ${scenario.scope.join(', ')})` : ''}; total counted by ${statement.countedBy}.\n\n` +
@@ -461,6 +468,7 @@ async function main() {
       await sql.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]).catch(() => undefined);
     }
     await sql.end().catch(() => undefined);
+    await tasksDataSource?.destroy().catch(() => undefined);
     agent.destroy();
     await bare?.stop();
     await app?.stop();

@@ -57,7 +57,7 @@ export class CleanupTasksController {
   // The page arrives serialised (the tasks' JSON is built by PostgreSQL).
   @Header('Content-Type', 'application/json; charset=utf-8')
   async list(@Query(ParseListQueryPipe) query: ListCleanupTasksQuery, @CurrentPrincipal() principal: Principal): Promise<string> {
-    return this.tasks.listJson(query, principal.workspaceIds);
+    return this.tasks.list(query, principal.workspaceIds);
   }
 
   @Get(':id')
@@ -73,7 +73,7 @@ export class CleanupTasksController {
   // The task arrives serialised (its JSON is built by PostgreSQL, as for the list).
   @Header('Content-Type', 'application/json; charset=utf-8')
   async getById(@Param('id', ParseTaskIdPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<string> {
-    return this.tasks.getJson(id, principal.workspaceIds);
+    return this.tasks.get(id, principal.workspaceIds);
   }
 
   @Post()
@@ -96,10 +96,10 @@ export class CleanupTasksController {
   @ApiDomainProblem('This (sourceEventId, resourceType, resourceId) was enqueued before with another `workspaceId` or `metadata`; `existingTaskId` names that task.', idempotencyConflict('ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV'))
   @Header('Content-Type', 'application/json; charset=utf-8')
   async enqueue(@Body() body: CreateCleanupTaskDto, @Res({ passthrough: true }) response: Response): Promise<string> {
-    const { id, json, created } = await this.tasks.enqueueJson(body);
+    const { id, task, created } = await this.tasks.enqueueAndGet(body);
     response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     if (created) response.setHeader('Location', `/api/cleanup-tasks/${id}`);
-    return json;
+    return task;
   }
 
 }

@@ -1,25 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
-import { Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
 import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
 import { SqlExecutor } from '@app/database/sql-executor';
 import {
-  AliasGenerator,
-  SqlParams,
+  QueryParameters,
+  columnRef,
+  composeSql,
   filterReadsOnly,
-  joinAnd,
-  orderBySql,
   planListQuery,
-  reverseOrderBy,
   scopeFieldIn,
-  toPositional,
-  translateFilter,
+  type AnySelectQueryBuilder,
   type CursorValue,
   type FilterNode,
   type ListQueryPlan,
   type OrderByItem,
+  type ProbeName,
 } from '@app/query-dsl';
 import { CleanupTask } from './cleanup-task.entity';
 import type { ResourceType } from './cleanup-task.enums';
@@ -77,28 +75,39 @@ const SPLIT_SCOPE_MAX = 8;
 /** Fields the task counters are kept by: a filter on these alone can be counted from them. */
 const COUNTED_FIELDS: ReadonlySet<string> = new Set(['workspaceId', 'resourceType', 'status']);
 
-/** The outer select: each task of the page as the API's JSON, built by PostgreSQL. */
-const LIST_OUTPUT = `${taskContractJson('p')} AS task`;
+/** The page's columns: what the JSON of a task is built from. */
+const PAGE_COLUMNS = TASK_CONTRACT_COLUMNS.map((column) => columnRef('t0', column));
+
+/** The output: each task of the page as the API's JSON, built by PostgreSQL. */
+const PAGE_TASK_JSON = taskContractJson('list');
+
+const NO_PROBE = 'CAST(NULL AS boolean)';
 
 export interface TaskListStatement {
-  text: string;
-  values: unknown[];
+  /** The statement with `$n` placeholders, and their values: TypeORM's `getQueryAndParameters()` of its builder. */
+  query: string;
+  parameters: unknown[];
   plan: ListQueryPlan;
   /** Where `total` comes from: the counters, or a count over the rows. */
   countedBy: 'counters' | 'rows';
 }
 
 /**
- * The whole list request as ONE statement (one round trip, one connection):
+ * The whole list request as ONE statement (one round trip, one connection),
+ * built with TypeORM's SelectQueryBuilder on `dataSource` (the task entity's):
  *
  *   WITH info AS MATERIALIZED (SELECT <total> AS total, <hasPrevious probe>, <hasNext probe>)
- *   SELECT info.*, p.* FROM info LEFT JOIN LATERAL (
+ *   SELECT list.total, …, <task JSON> AS task FROM (info LEFT JOIN LATERAL (
  *     <page: WHERE … AND info.total > 0 ORDER BY <fetch order> LIMIT limit+1>
- *   ) AS p ON TRUE ORDER BY <fetch order>
+ *   ) AS p ON TRUE) list ORDER BY <fetch order>
+ *
+ * (`composeSql` writes what TypeORM's builder has not: the UNION ALL, the
+ * LATERAL join and the expressions around subqueries — CAST, CASE, EXISTS,
+ * COALESCE; every clause is the builder's.)
  *
  * - total: from the counters (cleanup_task_counts + deltas) when scope,
  *   shortcuts and filter only read workspaceId/resourceType/status — the
- *   same predicate, translated onto the counters' alias (a sum over a few
+ *   same predicate, applied to the counters' alias (a sum over a few
  *   thousand rows); otherwise an exact count(*) with the list's WHERE, which
  *   PostgreSQL plans for full retrieval (index-only where it can).
  * - probes: the library's ordered `LIMIT 1` look-ups outward from the cursors.
@@ -130,101 +139,133 @@ export interface TaskListStatement {
  *   good and the indexes serve them in order.
  * - the outer ORDER BY re-sorts at most limit+1 rows (LATERAL output order is
  *   not guaranteed by SQL).
+ *
+ * The plans of the eight bench:list scenarios are held to those of the
+ * statement's template-string predecessor (src/__plans__, list-plan-shape.db-spec.ts).
  */
-export function listStatement(criteria: TaskListCriteria, options: TaskListOptions = DEFAULT_TASK_LIST_OPTIONS): TaskListStatement {
+export function listStatement(dataSource: DataSource, criteria: TaskListCriteria, options: TaskListOptions = DEFAULT_TASK_LIST_OPTIONS): TaskListStatement {
   const spec = CLEANUP_TASK_QUERY_FIELDS;
-  const scope = criteria.scope === null ? undefined : scopeFieldIn(spec, 'workspaceId', criteria.scope);
+  // The outer builder writes its own names (the CTEs info and matches, the
+  // output columns, the alias list) bare: fixed lower-case identifiers, read
+  // the same quoted or not, so the statement reads like the sketch above.
+  const statement = dataSource.createQueryBuilder().disableEscaping();
+  const params = new QueryParameters(statement);
   const plan = planListQuery({
     spec,
     orderBy: criteria.orderBy,
     filter: criteria.filter,
     conditions: criteria.conditions,
-    scope,
+    scope: criteria.scope === null ? undefined : scopeFieldIn(spec, 'workspaceId', criteria.scope),
     after: criteria.after,
     before: criteria.before,
     limit: criteria.limit,
+    params,
   });
-
   const nodes = [...criteria.conditions, ...(criteria.filter ? [criteria.filter] : [])];
-  let countSql: string;
-  let countParams: Record<string, unknown> = {};
-  let countedBy: TaskListStatement['countedBy'];
-  if (nodes.every((node) => filterReadsOnly(node, COUNTED_FIELDS))) {
-    // The same predicate on the counters' rows: it reads only the three
-    // counted columns, so it holds for a counter row iff it holds for each
-    // task that row counts.
-    const params = new SqlParams('c');
-    const ctx = { spec, params, aliases: new AliasGenerator('u') };
-    const parts = [...(scope ? [scope('c', params)] : []), ...nodes.map((node) => translateFilter(node, 'c', ctx))];
-    const predicate = joinAnd(parts.filter((sql) => sql !== 'TRUE'));
-    countSql =
-      `SELECT coalesce(sum(x.n), 0) FROM (SELECT c.n FROM cleanup_task_counts AS c WHERE ${predicate} ` +
-      `UNION ALL SELECT c.n FROM cleanup_task_count_deltas AS c WHERE ${predicate}) AS x`;
-    countParams = params.values;
-    countedBy = 'counters';
-  } else {
-    countSql = plan.countQuery().sql;
-    countedBy = 'rows';
-  }
+  const countedBy = nodes.every((node) => filterReadsOnly(node, COUNTED_FIELDS)) ? 'counters' : 'rows';
+  const total = (owner: AnySelectQueryBuilder) =>
+    composeSql.castSubquery(countedBy === 'counters' ? countersTotal(owner, plan) : plan.count(owner.subQuery()), 'bigint');
 
-  const fetchOrder = plan.direction === 'forward' ? [...criteria.orderBy] : reverseOrderBy(criteria.orderBy);
-  const columns = TASK_CONTRACT_COLUMNS.map((column) => `"t0"."${column}"`).join(', ');
-  const where = `(${plan.pageWhere.sql})`;
-  const limit = plan.fetchLimit;
-  const traverses = nodes.some((node) => !filterReadsOnly(node, ALL_FIELDS));
-  const workspaces = criteria.scope === null ? [] : [...new Set(criteria.scope)];
-  const split = new SqlParams('w');
-  let ctes: string;
-  let page: string;
-  if (traverses) {
+  let page: AnySelectQueryBuilder | string;
+  if (nodes.some((node) => !filterReadsOnly(node, ALL_FIELDS))) {
     // Relation traversal: enumerate the matches once, capped (see above).
     const cap = options.enumerateBelow;
     if (!Number.isSafeInteger(cap) || cap < 0) throw new Error('enumerateBelow must be a non-negative integer');
-    const small = `m.n <= ${cap}`;
     // The matches keep only what sorting, cursors and probes read (the sort
     // keys, ending with the id); the page's rows are read by id afterwards.
-    const sortKeys = [...new Set(criteria.orderBy.map((item) => spec.fields[item.field].column))].map((column) => `"t0"."${column}"`).join(', ');
-    const probe = (bound: string | null, probeSql: string | undefined) =>
-      bound === null || probeSql === undefined ? 'NULL::boolean' : `CASE WHEN ${small} THEN EXISTS (SELECT 1 FROM matches AS t0 WHERE ${bound}) ELSE ${probeSql} END`;
-    ctes =
-      `matches AS MATERIALIZED (SELECT ${sortKeys} FROM cleanup_tasks AS t0 WHERE (${plan.where.sql}) LIMIT ${cap + 1}), ` +
-      `info AS MATERIALIZED (SELECT CASE WHEN ${small} THEN m.n ELSE (${countSql})::bigint END AS total, ` +
-      `${probe(plan.probeBounds.hasPrevious, plan.hasPreviousProbe?.sql)} AS has_previous, ${probe(plan.probeBounds.hasNext, plan.hasNextProbe?.sql)} AS has_next ` +
-      `FROM (SELECT count(*) AS n FROM matches) AS m)`;
-    page =
-      `(SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND info.total > ${cap} ORDER BY ${plan.orderBySql} LIMIT ${limit}) ` +
-      `UNION ALL ` +
-      `(SELECT ${columns} FROM (SELECT "t0"."id" FROM matches AS t0 WHERE (${plan.cursorBounds.sql}) AND info.total BETWEEN 1 AND ${cap} ` +
-      `ORDER BY ${plan.orderBySql} LIMIT ${limit}) AS k JOIN cleanup_tasks AS t0 ON "t0"."id" = k.id)`;
+    const sortKeys = [...new Set(criteria.orderBy.map((item) => spec.fields[item.field].column))].map((column) => columnRef('t0', column));
+    const matches = dataSource.createQueryBuilder().select(sortKeys).from(spec.table, 't0').limit(cap + 1);
+    plan.applyWhere(matches);
+    statement.addCommonTableExpression(matches, 'matches', { materialized: true });
+
+    const small = `"m"."n" <= ${cap}`;
+    const info = dataSource.createQueryBuilder();
+    const probe = (name: ProbeName) => {
+      const fallback = plan.probe(info, name);
+      if (fallback === null) return NO_PROBE;
+      const matched = info.subQuery().select('1').from('matches', 't0');
+      plan.applyProbeBound(matched, name);
+      return composeSql.caseWhen(small, composeSql.exists(matched), fallback);
+    };
+    info
+      .select(composeSql.caseWhen(small, '"m"."n"', total(info)), 'total')
+      .addSelect(probe('hasPrevious'), 'has_previous')
+      .addSelect(probe('hasNext'), 'has_next')
+      .from((counted) => counted.select('count(*)', 'n').from('matches', 'matches'), 'm');
+    statement.addCommonTableExpression(info, 'info', { materialized: true });
+
+    const walked = statement.subQuery().select(PAGE_COLUMNS).from(spec.table, 't0');
+    plan.applyPage(walked);
+    walked.andWhere(`"info"."total" > ${cap}`);
+    const enumerated = statement
+      .subQuery()
+      .select(PAGE_COLUMNS)
+      .from((ids) => {
+        ids.select('"t0"."id"', 'id').from('matches', 't0');
+        plan.applyCursorBounds(ids);
+        plan.applyFetchOrder(ids);
+        return ids.andWhere(`"info"."total" BETWEEN 1 AND ${cap}`).limit(plan.fetchLimit);
+      }, 'k')
+      .innerJoin(spec.table, 't0', '"t0"."id" = "k"."id"');
+    page = composeSql.unionAll([walked, enumerated]);
   } else {
-    const probes = `${plan.hasPreviousProbe?.sql ?? 'NULL::boolean'} AS has_previous, ${plan.hasNextProbe?.sql ?? 'NULL::boolean'} AS has_next`;
-    ctes = `info AS MATERIALIZED (SELECT (${countSql})::bigint AS total, ${probes})`;
-    page =
-      workspaces.length >= 2 && workspaces.length <= SPLIT_SCOPE_MAX
-        ? // A member of a few workspaces: one ordered LIMIT per workspace (each an
-          // index range such as (workspace_id, created_at, id)), then the top of
-          // their union. `workspace_id = ANY(…)` cannot return rows in created_at
-          // order from that index: PostgreSQL would walk (created_at, id) and
-          // discard other workspaces' rows (353,929 of them, 100 ms, for two
-          // workspaces holding 16% of 1M tasks), or sort all their rows.
-          `SELECT * FROM (${workspaces
-            .map(
-              (workspace) =>
-                `(SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND "t0"."workspace_id" = ${split.add(workspace)} AND info.total > 0 ` +
-                `ORDER BY ${plan.orderBySql} LIMIT ${limit})`,
-            )
-            .join(' UNION ALL ')}) AS u ORDER BY ${orderBySql(fetchOrder, 'u', spec)} LIMIT ${limit}`
-        : `SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND info.total > 0 ORDER BY ${plan.orderBySql} LIMIT ${limit}`;
+    const info = dataSource.createQueryBuilder();
+    info
+      .select(total(info), 'total')
+      .addSelect(plan.probe(info, 'hasPrevious') ?? NO_PROBE, 'has_previous')
+      .addSelect(plan.probe(info, 'hasNext') ?? NO_PROBE, 'has_next')
+      .fromDummy();
+    statement.addCommonTableExpression(info, 'info', { materialized: true });
+
+    const workspaces = criteria.scope === null ? [] : [...new Set(criteria.scope)];
+    const pageOf = (workspace?: string) => {
+      const qb = statement.subQuery().select(PAGE_COLUMNS).from(spec.table, 't0');
+      plan.applyPage(qb);
+      if (workspace !== undefined) qb.andWhere(`"t0"."workspace_id" = ${params.bind(workspace)}`);
+      return qb.andWhere('"info"."total" > 0');
+    };
+    if (workspaces.length >= 2 && workspaces.length <= SPLIT_SCOPE_MAX) {
+      // A member of a few workspaces: one ordered LIMIT per workspace (each an
+      // index range such as (workspace_id, created_at, id)), then the top of
+      // their union. `workspace_id = ANY(…)` cannot return rows in created_at
+      // order from that index: PostgreSQL would walk (created_at, id) and
+      // discard other workspaces' rows (353,929 of them, 100 ms, for two
+      // workspaces holding 16% of 1M tasks), or sort all their rows.
+      const merged = statement.subQuery().select('*').from(composeSql.unionAll(workspaces.map(pageOf)), 'u').limit(plan.fetchLimit);
+      plan.applyFetchOrder(merged, 'u');
+      page = merged;
+    } else {
+      page = pageOf();
+    }
   }
-  const text =
-    `WITH ${ctes} ` +
-    `SELECT info.total, info.has_previous, info.has_next, ${LIST_OUTPUT} FROM info LEFT JOIN LATERAL (${page}) AS p ON TRUE ` +
-    `ORDER BY ${orderBySql(fetchOrder, 'p', spec)}`;
-  const { text: positional, values } = toPositional({
-    sql: text,
-    params: { ...plan.params, ...countParams, ...split.values },
-  });
-  return { text: positional, values, plan, countedBy };
+
+  statement
+    .select('"list"."total"', 'total')
+    .addSelect('"list"."has_previous"', 'has_previous')
+    .addSelect('"list"."has_next"', 'has_next')
+    .addSelect(PAGE_TASK_JSON, 'task')
+    .from(composeSql.leftJoinLateral('info', page, 'p'), 'list');
+  plan.applyFetchOrder(statement, 'list');
+  const [query, parameters] = statement.getQueryAndParameters();
+  return { query, parameters, plan, countedBy };
+}
+
+/**
+ * `SELECT coalesce(sum(x.n), 0) FROM (<counts> UNION ALL <deltas>) AS x`, each
+ * side narrowed by the list's own WHERE on the counters' alias: it reads only
+ * the three counted columns, so it holds for a counter row iff it holds for
+ * each task that row counts.
+ */
+function countersTotal(owner: AnySelectQueryBuilder, plan: ListQueryPlan): AnySelectQueryBuilder {
+  const side = (table: string) => {
+    const qb = owner.subQuery().select('"c"."n"', 'n').from(table, 'c');
+    plan.applyWhere(qb, 'c');
+    return qb;
+  };
+  return owner
+    .subQuery()
+    .select('coalesce(sum("x"."n"), 0)', 'total')
+    .from(composeSql.unionAll([side('cleanup_task_counts'), side('cleanup_task_count_deltas')]), 'x');
 }
 
 interface ListResultRow {
@@ -248,12 +289,15 @@ export const NARROW_THE_QUERY =
 export class CleanupTasksRepository {
   /** Tuning of the list statement (tests set `enumerateBelow` to exercise both page branches). */
   listOptions: TaskListOptions = { ...DEFAULT_TASK_LIST_OPTIONS };
+  private readonly dataSource: DataSource;
 
   constructor(
     @InjectRepository(CleanupTask) private readonly tasks: Repository<CleanupTask>,
     private readonly db: SqlExecutor,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.dataSource = tasks.manager.dataSource;
+  }
 
   /**
    * The list's own pool, opened on first use (processes that never list, such
@@ -282,7 +326,7 @@ export class CleanupTasksRepository {
    * is 503 with Retry-After (ServiceBusyError).
    */
   async list(criteria: TaskListCriteria): Promise<TaskListPage> {
-    const statement = listStatement(criteria, this.listOptions);
+    const statement = listStatement(this.dataSource, criteria, this.listOptions);
     let client: PoolClient;
     try {
       client = await this.listPool.connect();
@@ -292,7 +336,7 @@ export class CleanupTasksRepository {
     }
     let rows: ListResultRow[];
     try {
-      ({ rows } = await client.query<ListResultRow>({ text: statement.text, values: statement.values }));
+      ({ rows } = await client.query<ListResultRow>({ text: statement.query, values: statement.parameters }));
       client.release();
     } catch (error) {
       const canceled = isQueryCanceled(error);
@@ -343,11 +387,11 @@ export class CleanupTasksRepository {
    * the tree), if it exists and lies inside the scope.
    */
   async findJsonById(id: string, scope: WorkspaceScope): Promise<string | null> {
-    const inScope = scope === null ? '' : ' AND t.workspace_id = ANY($2)';
-    const { rows } = await this.db.query<{ task: string }>(`SELECT ${taskContractJson('t')} AS task FROM cleanup_tasks AS t WHERE t.id = $1${inScope}`, [
-      id,
-      ...(scope === null ? [] : [[...scope]]),
-    ]);
+    const qb = this.tasks.createQueryBuilder('t');
+    const params = new QueryParameters(qb);
+    qb.select(taskContractJson('t'), 'task').where(`"t"."id" = ${params.bind(id)}`);
+    if (scope !== null) qb.andWhere(`"t"."workspace_id" = ANY(${params.bind([...scope])})`);
+    const { rows } = await this.db.query<{ task: string }>(...qb.getQueryAndParameters());
     return rows[0]?.task ?? null;
   }
 
@@ -361,7 +405,10 @@ export class CleanupTasksRepository {
    * resourceId) exists; either way returns the stored task's id, whether it
    * is new, and whether an existing one has the same workspace and metadata
    * (jsonb equality: key order and number spelling do not matter). ON
-   * CONFLICT makes concurrent deliveries of one event safe.
+   * CONFLICT makes concurrent deliveries of one event safe. Written out:
+   * TypeORM's InsertQueryBuilder has no DO NOTHING with a conflict target
+   * (`orIgnore()` ignores every conflict, `orUpdate()` updates), and the
+   * look-up after a conflict is that target's own predicate.
    */
   async insertRootIdempotent(task: NewRootTask): Promise<{ id: string; created: boolean; sameRequest: boolean }> {
     const { rows: inserted } = await this.db.query<{ id: string }>(

@@ -124,20 +124,23 @@ export class CleanupTasksService {
     private readonly cursors: CursorCodec,
   ) {}
 
-  /** The task as the API's JSON text (`CleanupTaskDto`); 404 unless it exists inside the scope. */
-  async getJson(id: string, scope: WorkspaceScope): Promise<string> {
-    const json = await this.repository.findJsonById(id, scope);
-    if (json === null) throw new ResourceNotFoundError('Cleanup task', id);
-    return json;
+  /**
+   * The task as the API shows it (a `CleanupTaskDto`, as JSON text built by
+   * PostgreSQL); 404 unless it exists inside the scope.
+   */
+  async get(id: string, scope: WorkspaceScope): Promise<string> {
+    const task = await this.repository.findJsonById(id, scope);
+    if (task === null) throw new ResourceNotFoundError('Cleanup task', id);
+    return task;
   }
 
   /**
    * One page of the list, with exact total and neighbours (see prepareTaskList
-   * and CleanupTasksRepository.list), as the JSON text of a `CleanupTaskPageDto`.
+   * and CleanupTasksRepository.list), as a `CleanupTaskPageDto` in JSON text.
    * The tasks' JSON comes from PostgreSQL as it is; only `pageInfo` is
    * serialised here (the cursors are the first and last task's sort keys).
    */
-  async listJson(query: ListCleanupTasksQuery, scope: WorkspaceScope): Promise<string> {
+  async list(query: ListCleanupTasksQuery, scope: WorkspaceScope): Promise<string> {
     const { criteria, fingerprint } = prepareTaskList(query, scope, this.cursors);
     const page = await this.repository.list(criteria);
     const cursor = (task: string | undefined) =>
@@ -162,10 +165,10 @@ export class CleanupTasksService {
     return { task: await this.repository.findById(id), created };
   }
 
-  /** `enqueue`, with the task as the API's JSON text (`CleanupTaskDto`). */
-  async enqueueJson(input: EnqueueCleanupTask): Promise<{ id: string; json: string; created: boolean }> {
+  /** `enqueue`, then the stored task as `get` gives it (one read, of the API's view only). */
+  async enqueueAndGet(input: EnqueueCleanupTask): Promise<{ id: string; task: string; created: boolean }> {
     const { id, created } = await this.insertRoot(input);
-    return { id, json: await this.getJson(id, null), created };
+    return { id, task: await this.get(id, null), created };
   }
 
   private async insertRoot(input: EnqueueCleanupTask): Promise<{ id: string; created: boolean }> {

@@ -1,32 +1,45 @@
 import { Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
 import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { SqlExecutor } from '@app/database/sql-executor';
-import { taskContractJson } from './task-columns';
+import { QueryParameters, columnRef, composeSql } from '@app/query-dsl';
+import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
+import { TASK_CONTRACT_COLUMNS, taskContractJson } from './task-columns';
 
 /**
- * The task and its descendants, root first, then by depth, createdAt, id.
- * CYCLE marks a row that closes a loop of parent links (only possible when
- * the root itself lies on one: each task has one parent), which is dropped.
- * The sort runs in PostgreSQL (spilling to disk if it must); the cursor hands
- * the result over in batches, each task as the API's JSON text.
+ * The task `rootId` and its descendants, root first, then by depth,
+ * createdAt, id, each as the API's JSON text: a recursive CTE
+ * (`WITH RECURSIVE tree AS ((root) UNION ALL (children of tree))`), sorted by
+ * PostgreSQL (spilling to disk if it must); a cursor hands it over in batches.
+ *
+ * Parent links can only loop through the root itself (each task has one
+ * parent: a descendant on a loop has the root among its ancestors, so the
+ * loop passes through the root), so the walk stops at the root instead of
+ * tracking visited rows: every task is read once, and a loop ends it.
  */
-const TREE_QUERY = `
-  WITH RECURSIVE tree AS (
-    SELECT id, parent_id, workspace_id, source_event_id, resource_type, resource_id, metadata,
-           status, attempts, last_error, created_at, completed_at, 0 AS depth
-      FROM cleanup_tasks
-     WHERE id = $1
-    UNION ALL
-    SELECT c.id, c.parent_id, c.workspace_id, c.source_event_id, c.resource_type, c.resource_id, c.metadata,
-           c.status, c.attempts, c.last_error, c.created_at, c.completed_at, tree.depth + 1
-      FROM cleanup_tasks AS c
-      JOIN tree ON c.parent_id = tree.id
-  ) CYCLE id SET is_cycle USING path
-  SELECT ${taskContractJson('tree')} AS task
-    FROM tree
-   WHERE NOT is_cycle
-   ORDER BY depth, created_at, id`;
+export function taskTreeStatement(dataSource: DataSource, rootId: string): [string, unknown[]] {
+  const table = CLEANUP_TASK_QUERY_FIELDS.table;
+  const statement = dataSource.createQueryBuilder();
+  const root = new QueryParameters(statement).bind(rootId);
+  const columnsOf = (alias: string) => TASK_CONTRACT_COLUMNS.map((column) => columnRef(alias, column));
+  const start = dataSource.createQueryBuilder().select(columnsOf('task')).addSelect('0', 'depth').from(table, 'task').where(`"task"."id" = ${root}`);
+  const below = dataSource
+    .createQueryBuilder()
+    .select(columnsOf('child'))
+    .addSelect('"tree"."depth" + 1', 'depth')
+    .from(table, 'child')
+    .innerJoin('tree', 'tree', '"child"."parent_id" = "tree"."id"')
+    .where(`"child"."id" <> ${root}`);
+  return statement
+    .addCommonTableExpression(composeSql.unionAll([start, below]), 'tree', { recursive: true })
+    .select(taskContractJson('tree'), 'task')
+    .from('tree', 'tree')
+    .orderBy('"tree"."depth"', 'ASC')
+    .addOrderBy('"tree"."created_at"', 'ASC')
+    .addOrderBy('"tree"."id"', 'ASC')
+    .getQueryAndParameters();
+}
 
 /** A server-side cursor over one task tree; hold it briefly and always close it. */
 export class TaskTreeCursor {
@@ -81,6 +94,7 @@ export class TaskTreeRepository {
   constructor(
     private readonly db: SqlExecutor,
     private readonly config: AppConfig,
+    private readonly dataSource: DataSource,
   ) {}
 
   /**
@@ -112,9 +126,11 @@ export class TaskTreeRepository {
     } catch {
       throw treeBusyError(this.config.TREE_POOL_SIZE);
     }
+    const [query, parameters] = taskTreeStatement(this.dataSource, rootId);
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await client.query(`DECLARE task_tree NO SCROLL CURSOR FOR ${TREE_QUERY}`, [rootId]);
+      // A cursor's statements (DECLARE, FETCH) are no query TypeORM builds: written out around the tree's query.
+      await client.query(`DECLARE task_tree NO SCROLL CURSOR FOR ${query}`, parameters);
     } catch (error) {
       const cursor = new TaskTreeCursor(client, timeoutMs);
       await cursor.close();
