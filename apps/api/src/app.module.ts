@@ -26,7 +26,13 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
-        DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.DATABASE_POOL_SIZE }),
+        DatabaseModule.forRoot({
+          url: databaseUrl,
+          poolSize: config.DATABASE_POOL_SIZE,
+          directUrl: config.DATABASE_DIRECT_URL,
+          readUrl: config.DATABASE_READ_URL,
+          readReplicaMaxLagMs: config.READ_REPLICA_MAX_LAG_MS,
+        }),
         // Runs every @Interval/@Cron/@Timeout job of the modules below (the counters' compaction, the scheduler's sweeps).
         ScheduleModule.forRoot(),
         TerminusModule,

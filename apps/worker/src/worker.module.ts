@@ -27,7 +27,8 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         AppConfigModule.forRoot(config),
-        DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'cleanup-tasks-worker' }),
+        // No read replica: a worker only claims and writes.
+        DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'cleanup-tasks-worker', directUrl: config.DATABASE_DIRECT_URL }),
         // Runs every @Interval/@Cron/@Timeout job of the modules below (the counters' compaction, the scheduler's sweeps).
         ScheduleModule.forRoot(),
         handlers,

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
-import { SqlExecutor } from '@app/database/sql-executor';
+import { ReadCheckoutError, ReadRouting, type ReadPool } from '@app/database/read-routing';
+import type { SqlSession } from '@app/database/sql-pool';
 import { QueryParameters, columnRef, composeSql } from '@app/query-dsl';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
 import { TASK_CONTRACT_COLUMNS, taskContractJson } from './task-columns';
@@ -41,14 +41,25 @@ export function taskTreeStatement(dataSource: DataSource, rootId: string): [stri
     .getQueryAndParameters();
 }
 
-/** A server-side cursor over one task tree; hold it briefly and always close it. */
+/**
+ * A server-side cursor over one task tree, opened with its first batch
+ * read; hold it briefly and always close it.
+ */
 export class TaskTreeCursor {
-  private closed = false;
-
-  constructor(
-    private readonly client: PoolClient,
+  private constructor(
+    private readonly session: SqlSession,
     private readonly timeoutMs: number,
+    /** The first batch (empty: no such tree on that server). */
+    readonly first: string[],
   ) {}
+
+  /** DECLARE in a REPEATABLE READ, read-only transaction, then the first `count` tasks. Errors as PostgreSQL raised them. */
+  static async open(session: SqlSession, statement: [string, unknown[]], count: number, timeoutMs: number): Promise<TaskTreeCursor> {
+    await session.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // A cursor's statements (DECLARE, FETCH) are no query TypeORM builds: written out around the tree's query.
+    await session.query(`DECLARE task_tree NO SCROLL CURSOR FOR ${statement[0]}`, statement[1]);
+    return new TaskTreeCursor(session, timeoutMs, await fetchFrom(session, count));
+  }
 
   /**
    * The next tasks (at most `count`) as JSON text in the contract's shape;
@@ -57,24 +68,21 @@ export class TaskTreeCursor {
    */
   async fetch(count: number): Promise<string[]> {
     try {
-      const { rows } = await this.client.query<{ task: string }>(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
-      return rows.map((row) => row.task);
+      return await fetchFrom(this.session, count);
     } catch (error) {
       throw isQueryCanceled(error) ? new QueryTimeoutError(this.timeoutMs, TREE_TOO_LARGE) : error;
     }
   }
 
   /** Ends the read-only transaction (which closes the cursor) and returns the connection (dropped if it broke). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      await this.client.query('ROLLBACK');
-      this.client.release();
-    } catch (error) {
-      this.client.release(error as Error);
-    }
+  close(): Promise<void> {
+    return this.session.close();
   }
+}
+
+async function fetchFrom(session: SqlSession, count: number): Promise<string[]> {
+  const { rows } = await session.query<{ task: string }>(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
+  return rows.map((row) => row.task);
 }
 
 /** How long a download waits for a tree connection before it is told to retry (503). */
@@ -92,50 +100,51 @@ export const TREE_TOO_LARGE = 'The tree is too large to read within the limit; r
 @Injectable()
 export class TaskTreeRepository {
   constructor(
-    private readonly db: SqlExecutor,
+    private readonly reads: ReadRouting,
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
   ) {}
 
   /**
-   * The connections of tree downloads (TREE_POOL_SIZE), opened on first use:
+   * The read pool of tree downloads (TREE_POOL_SIZE), opened on first use:
    * a download holds its connection for as long as its client reads, so on
    * the main pool a few slow readers could stall authentication, enqueues
    * and the scheduler. Each statement is limited to TREE_QUERY_TIMEOUT_MS.
    */
-  private get treePool(): Pool {
-    return this.db.sidePool('tree', {
-      max: this.config.TREE_POOL_SIZE,
-      statementTimeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
-      // Downloads in progress may last minutes: waiting for one to end is pointless.
-      waitMs: TREE_CONNECTION_WAIT_MS,
-    });
+  private get treeReads(): ReadPool {
+    return {
+      name: 'tree',
+      shape: {
+        max: this.config.TREE_POOL_SIZE,
+        statementTimeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
+        // Downloads in progress may last minutes: waiting for one to end is pointless.
+        waitMs: TREE_CONNECTION_WAIT_MS,
+      },
+    };
   }
 
   /**
-   * Opens a cursor over the tree of `rootId` (DECLARE in a REPEATABLE READ,
-   * read-only transaction on a tree connection). The caller reads it in
-   * batches, so a 100,000-task tree never sits in memory at once. Every tree
-   * connection busy: 503 (ServiceBusyError) with Retry-After.
+   * Opens a cursor over the tree of `rootId` with its first `count` tasks
+   * read, on the read replica when there is a healthy one that has the
+   * root (else on the primary); null when there is no such task. The caller
+   * reads the rest in batches, so a 100,000-task tree never sits in memory
+   * at once. Every tree connection busy: 503 (ServiceBusyError) with
+   * Retry-After; the first read past TREE_QUERY_TIMEOUT_MS: 504.
    */
-  async openTreeCursor(rootId: string): Promise<TaskTreeCursor> {
+  async openTreeCursor(rootId: string, count: number): Promise<TaskTreeCursor | null> {
     const timeoutMs = this.config.TREE_QUERY_TIMEOUT_MS;
-    let client: PoolClient;
+    const statement = taskTreeStatement(this.dataSource, rootId);
+    let cursor: TaskTreeCursor;
     try {
-      client = await this.treePool.connect();
-    } catch {
-      throw treeBusyError(this.config.TREE_POOL_SIZE);
-    }
-    const [query, parameters] = taskTreeStatement(this.dataSource, rootId);
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      // A cursor's statements (DECLARE, FETCH) are no query TypeORM builds: written out around the tree's query.
-      await client.query(`DECLARE task_tree NO SCROLL CURSOR FOR ${query}`, parameters);
+      cursor = await this.reads.open(this.treeReads, (session) => TaskTreeCursor.open(session, statement, count, timeoutMs), {
+        missed: (opened) => opened.first.length === 0,
+      });
     } catch (error) {
-      const cursor = new TaskTreeCursor(client, timeoutMs);
-      await cursor.close();
+      if (error instanceof ReadCheckoutError) throw treeBusyError(this.config.TREE_POOL_SIZE);
       throw isQueryCanceled(error) ? new QueryTimeoutError(timeoutMs, TREE_TOO_LARGE) : error;
     }
-    return new TaskTreeCursor(client, timeoutMs);
+    if (cursor.first.length > 0) return cursor;
+    await cursor.close();
+    return null;
   }
 }
