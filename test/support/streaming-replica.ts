@@ -62,7 +62,7 @@ export async function startStreamingReplica(options: {
       await run(join(bin, tool), args, { ...user.spawnAs, cwd: dir, timeout: 60_000 });
     } catch (error) {
       const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`${tool} ${args.join(' ')} failed: ${stderr || stdout || String(error)}`);
+      throw new Error(`${tool} ${args.join(' ')} failed: ${stderr || stdout || String(error)}`, { cause: error });
     }
   };
   const server = (name: string, port: number): Server => {
