@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import pg from 'pg';
 import request from 'supertest';
 import { newId } from '@app/common';
@@ -55,6 +57,33 @@ describe('Through PgBouncer in transaction pooling mode', () => {
     } finally {
       await database.drop();
     }
+  });
+
+  it('starts the built app (npm start): migrates an empty database, prints the first admin token, serves it, stops on SIGTERM', async () => {
+    const database = await createTestDatabase({ empty: true });
+    let output = '';
+    const child = spawn(process.execPath, [join(process.cwd(), 'dist/apps/api/apps/api/src/main.js')], {
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', PORT: '0', DATABASE_URL: bouncer.urlFor(database.url), DATABASE_DIRECT_URL: database.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (chunk) => (output += chunk));
+    child.stderr!.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const [, base] = await waitFor('the app to listen', async () => {
+        if (child.exitCode !== null) throw new Error(`the app exited during start-up:\n${output}`);
+        return output.match(/listening on (http:\/\/\S+)/) ?? undefined;
+      });
+      const [token] = output.match(/ctk_[A-Za-z0-9_-]{43}/)!;
+      expect(output).toContain('Database:      DATABASE_URL (a pooler; sessions of their own on DATABASE_DIRECT_URL)');
+      const response = await fetch(`${base}/api/cleanup-tasks`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      await database.drop();
+    }
+    expect(output).not.toMatch(/prepared statement|unsupported startup parameter/);
   });
 
   describe('the API, with the scheduler in its process', () => {

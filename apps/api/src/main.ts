@@ -32,7 +32,8 @@ async function main(): Promise<void> {
     `Cleanup Tasks API is listening on ${base}`,
     `  Swagger UI:    ${base}/${DOCS_PATH}   (press "Authorize" and paste a token)`,
     `  OpenAPI JSON:  ${base}/${DOCS_PATH}-json`,
-    `  Database:      ${embedded ? `embedded PostgreSQL, data in ${config.EMBEDDED_POSTGRES_DIR}` : 'DATABASE_URL'}`,
+    `  Database:      ${embedded ? `embedded PostgreSQL, data in ${config.EMBEDDED_POSTGRES_DIR}` : config.DATABASE_DIRECT_URL ? 'DATABASE_URL (a pooler; sessions of their own on DATABASE_DIRECT_URL)' : 'DATABASE_URL'}`,
+    ...(config.DATABASE_READ_URL ? [`  Reads:         DATABASE_READ_URL while it lags by at most ${config.READ_REPLICA_MAX_LAG_MS} ms, else the primary`] : []),
     `  Scheduler:     ${config.SCHEDULER_ENABLED ? 'enabled in this process' : 'disabled (SCHEDULER_ENABLED=false)'}`,
   ];
   if (createdSecret) {
