@@ -5,6 +5,7 @@ import { AuthModule } from '@app/auth';
 import { CleanupTasksModule } from '@app/cleanup-tasks';
 import { AppConfig, AppConfigModule, createValidationPipe, ProblemDetailsFilter, ShutdownCallback } from '@app/common';
 import { DatabaseModule } from '@app/database';
+import { MetricsEndpointModule, ObservabilityModule } from '@app/observability';
 import { ResourcesModule } from '@app/resources';
 import { SchedulerModule } from '@app/scheduler';
 import { HealthController } from './health/health.controller';
@@ -25,6 +26,8 @@ export class AppModule {
       imports: [
         AppConfigModule.forRoot(config),
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.DATABASE_POOL_SIZE }),
+        ObservabilityModule,
+        MetricsEndpointModule,
         TerminusModule,
         AuthModule,
         CleanupTasksModule,

@@ -1,6 +1,9 @@
+// First: tracing must patch http and pg before anything loads them.
+import { tracing } from './tracing';
 import 'reflect-metadata';
 import { ConfigValidationError, validateEnvironment } from '@app/common';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@app/database';
+import { MetricsListener } from '@app/observability';
 import { createWorker } from './create-worker';
 import type { WorkerHandlers } from './worker.module';
 
@@ -29,11 +32,17 @@ async function main(): Promise<void> {
     config,
     databaseUrl: config.DATABASE_URL ?? embedded!.url,
     handlers,
-    onShutdown: () => embedded?.stop() ?? Promise.resolve(),
+    onShutdown: async () => {
+      await embedded?.stop();
+      // The last spans (the released attempts') go out before the process ends.
+      await tracing?.shutdown().catch(() => undefined);
+    },
   });
   // SIGTERM/SIGINT: stop claiming, let handlers finish (SCHEDULER_SHUTDOWN_TIMEOUT_MS), release the rest, exit 0.
   worker.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  process.stdout.write(`Cleanup Tasks worker running (pid ${process.pid}, ${handlers} handlers, concurrency ${config.SCHEDULER_CONCURRENCY}).\n`);
+  const metricsUrl = config.METRICS_PORT === undefined ? undefined : worker.get(MetricsListener).url;
+  const metrics = metricsUrl ? `metrics on ${metricsUrl}` : 'no metrics listener (METRICS_PORT unset)';
+  process.stdout.write(`Cleanup Tasks worker running (pid ${process.pid}, ${handlers} handlers, concurrency ${config.SCHEDULER_CONCURRENCY}, ${metrics}).\n`);
 }
 
 main().catch((error: unknown) => {

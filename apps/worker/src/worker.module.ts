@@ -2,6 +2,7 @@ import { DynamicModule, Module, type Type } from '@nestjs/common';
 import { TaskCountsModule } from '@app/cleanup-tasks/task-counts.module';
 import { AppConfig, AppConfigModule, ShutdownCallback } from '@app/common';
 import { DatabaseModule } from '@app/database';
+import { MetricsListenerModule, ObservabilityModule } from '@app/observability';
 import { ResourcesModule } from '@app/resources';
 import { SchedulerModule } from '@app/scheduler';
 import { ProbeHandlersModule } from '@app/scheduler/testing/probe-handlers.module';
@@ -23,7 +24,7 @@ export interface WorkerModuleOptions {
 
 const HANDLER_MODULES: Record<WorkerHandlers, Type> = { reference: ResourcesModule, probe: ProbeHandlersModule };
 
-/** The worker deployable: database, scheduler and handlers; no HTTP. */
+/** The worker deployable: database, scheduler and handlers; no HTTP but an optional `/metrics` listener. */
 @Module({})
 export class WorkerModule {
   static register({ config, databaseUrl, handlers, onShutdown }: WorkerModuleOptions): DynamicModule {
@@ -32,6 +33,9 @@ export class WorkerModule {
       imports: [
         AppConfigModule.forRoot(config),
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'cleanup-tasks-worker' }),
+        ObservabilityModule,
+        // No API here: `/metrics` gets a listener of its own when METRICS_PORT is set.
+        ...(config.METRICS_PORT === undefined ? [] : [MetricsListenerModule]),
         HANDLER_MODULES[handlers],
         SchedulerModule,
         TaskCountsModule,

@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { PeriodicJob } from '@app/common';
 import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
 import { SchedulerSettings } from './scheduler-settings';
+import { SchedulerTelemetry } from './scheduler.telemetry';
 import { TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
 
@@ -32,6 +33,7 @@ export class StaleLeaseSweeper implements OnApplicationBootstrap, BeforeApplicat
     private readonly queue: TaskQueueRepository,
     private readonly settlement: TaskSettlement,
     schedulerRegistry: SchedulerRegistry,
+    private readonly telemetry: SchedulerTelemetry,
   ) {
     this.job = new PeriodicJob(
       async () => {
@@ -68,11 +70,16 @@ export class StaleLeaseSweeper implements OnApplicationBootstrap, BeforeApplicat
             if (task?.status === 'failed') await this.settlement.resolveAncestors(tx, task.parentId);
             return task;
           }, client);
-          if (expired?.status === 'failed') counts.failed++;
-          else if (expired) counts.requeued++;
+          if (expired?.status === 'failed') {
+            counts.failed++;
+            this.telemetry.taskFailed(expired.resourceType);
+          } else if (expired) {
+            counts.requeued++;
+          }
         }
         if (ids.length < BATCH) break;
       }
+      this.telemetry.leasesReclaimed(counts.requeued + counts.failed);
       return counts;
     });
     return { skipped: !acquired, requeued: result?.requeued ?? 0, failed: result?.failed ?? 0 };
