@@ -71,6 +71,18 @@ describe('CachedReading', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('treats a read that throws at once like one that rejects', async () => {
+    const errors: unknown[] = [];
+    const sut = new CachedReading<number>(
+      () => {
+        throw new Error('the database connections are closed');
+      },
+      { maxAgeMs: 5000, waitMs: 1000, onError: (error) => errors.push(error) },
+    );
+    expect(await sut.get()).toBeUndefined();
+    expect(errors).toHaveLength(1);
+  });
+
   it('has no value until a read succeeded', async () => {
     const sut = new CachedReading(() => Promise.reject(new Error('down')), { maxAgeMs: 5000, waitMs: 1000, onError: () => undefined });
     expect(await sut.get()).toBeUndefined();

@@ -20,7 +20,8 @@ export class CachedReading<T> {
     const now = (this.options.now ?? Date.now)();
     if (!this.refreshing && now - this.startedAt >= this.options.maxAgeMs) {
       this.startedAt = now;
-      this.refreshing = this.read().then(
+      // A read that throws before its promise exists fails like one that rejects.
+      this.refreshing = new Promise<T>((resolve) => resolve(this.read())).then(
         (value) => {
           this.value = value;
         },
