@@ -6,7 +6,6 @@ import { DueTaskListener } from './due-task.listener';
 import { HandlerRegistry } from './handler-registry';
 import { RetentionSweeper } from './retention.sweeper';
 import { SchedulerSettings } from './scheduler-settings';
-import { SchedulerTelemetry } from './scheduler.telemetry';
 import { StaleLeaseSweeper } from './stale-lease.sweeper';
 import { TaskQueueModule } from './task-queue.module';
 import { TaskSettlement } from './task-settlement';
@@ -22,7 +21,6 @@ import { TaskWorker } from './task-worker';
   imports: [DiscoveryModule, ScheduleModule.forRoot(), TaskQueueModule],
   providers: [
     { provide: SchedulerSettings, useFactory: (config: AppConfig) => SchedulerSettings.from(config), inject: [AppConfig] },
-    SchedulerTelemetry,
     TaskSettlement,
     HandlerRegistry,
     DueTaskListener,

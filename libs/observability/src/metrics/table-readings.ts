@@ -1,13 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Queryable } from '@app/database/sql-executor';
-import { SqlExecutor } from '@app/database/sql-executor';
+import { type Queryable, SqlExecutor } from '@app/database/sql-executor';
 import { CachedReading } from './cached-reading';
 import { MetricsRegistry } from './metrics-registry';
 
 /** Table-wide gauges are read at most this often per process (the contract: every 5 s at most). */
-export const TABLE_READING_MAX_AGE_MS = 5000;
+const TABLE_READING_MAX_AGE_MS = 5000;
 /** Longest a scrape waits for a refresh before answering from the last values. */
-export const TABLE_READING_WAIT_MS = 1000;
+const TABLE_READING_WAIT_MS = 1000;
 
 /**
  * The connections of these readings: a pool of one, beside the main pool, so
