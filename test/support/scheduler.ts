@@ -18,7 +18,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 export const WORKER_ENTRY = resolve(process.cwd(), 'dist/test/probe-worker/test/support/probe-worker/main.js');
 
 /** Sources the worker is built from; a build older than any of them would test stale code. */
-const WORKER_SOURCES = ['test/support/probe-worker', 'apps/worker/src', 'libs/scheduler/src', 'libs/resources/src', 'libs/database/src', 'libs/common/src', 'libs/cleanup-tasks/src', 'libs/webhooks/src'];
+const WORKER_SOURCES = [
+  'test/support/probe-worker', 'apps/worker/src', 'libs/scheduler/src', 'libs/resources/src', 'libs/database/src', 'libs/common/src',
+  'libs/cleanup-tasks/src', 'libs/webhooks/src', 'libs/observability/src', 'libs/auth/src',
+];
 
 /** Throws a clear error unless the worker build exists and is newer than its sources. */
 export function assertWorkerBuildIsFresh(): void {

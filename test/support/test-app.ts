@@ -18,6 +18,8 @@ export interface TestTokens {
   revoked: string;
   /** A service token (enqueues, reads all). */
   service: string;
+  /** A metrics token (reads /metrics, nothing else). */
+  metrics: string;
 }
 
 export interface TestApp {
@@ -27,6 +29,7 @@ export interface TestApp {
   dataSource: DataSource;
   /** The app's own SqlExecutor. */
   db: SqlExecutor;
+  /** The test database itself (the app may reach it through `connectThrough`). */
   databaseUrl: string;
   tokens: TestTokens;
   close(): Promise<void>;
@@ -65,14 +68,16 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 /**
  * The real application on a fresh database, with ready-made tokens. The
  * scheduler is off unless asked for, so that rows stay as a test writes them.
+ * `connectThrough` gives the app another URL for the same database (a proxy
+ * the test can cut).
  */
-export async function createTestApp(options: { env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function createTestApp(options: { env?: Record<string, string>; connectThrough?: (databaseUrl: string) => Promise<string> } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = validateEnvironment({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', RATE_LIMIT_PER_MINUTE: '100000', ...options.env });
-  const app = await createApp({ config, databaseUrl: database.url });
+  const app = await createApp({ config, databaseUrl: options.connectThrough ? await options.connectThrough(database.url) : database.url });
   await app.init();
   const tokensService = app.get(TokensService);
-  const make = async (role: 'admin' | 'member' | 'service', workspaceIds?: string[]) =>
+  const make = async (role: 'admin' | 'member' | 'service' | 'metrics', workspaceIds?: string[]) =>
     (await tokensService.create({ name: `test ${role}`, role, workspaceIds })).secret;
   const revoked = await tokensService.create({ name: 'revoked admin', role: 'admin' });
   await tokensService.revoke(revoked.token.id);
@@ -82,6 +87,7 @@ export async function createTestApp(options: { env?: Record<string, string> } = 
     otherMember: await make('member', ['ws_gamma']),
     revoked: revoked.secret,
     service: await make('service'),
+    metrics: await make('metrics'),
   };
   return {
     app,

@@ -1,3 +1,5 @@
+// First: tracing must patch http and pg before anything loads them.
+import { tracing } from './tracing';
 import 'reflect-metadata';
 import { TokensService } from '@app/auth';
 import { applyV8Tuning, ConfigValidationError, validateEnvironment } from '@app/common';
@@ -20,7 +22,12 @@ async function main(): Promise<void> {
   }
   const databaseUrl = config.DATABASE_URL ?? embedded!.url;
 
-  const app = await createApp({ config, databaseUrl, onShutdown: () => embedded?.stop() ?? Promise.resolve() });
+  const onShutdown = async () => {
+    await embedded?.stop();
+    // The last spans (this shutdown's included) go out before the process ends.
+    await tracing?.shutdown().catch(() => undefined);
+  };
+  const app = await createApp({ config, databaseUrl, onShutdown });
   const { createdSecret } = await app.get(TokensService).ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_TOKEN);
   await app.listen(config.PORT, config.HOST);
 
@@ -34,6 +41,8 @@ async function main(): Promise<void> {
     `  OpenAPI JSON:  ${base}/${DOCS_PATH}-json`,
     `  Database:      ${embedded ? `embedded PostgreSQL, data in ${config.EMBEDDED_POSTGRES_DIR}` : 'DATABASE_URL'}`,
     `  Scheduler:     ${config.SCHEDULER_ENABLED ? 'enabled in this process' : 'disabled (SCHEDULER_ENABLED=false)'}`,
+    `  Metrics:       ${base}/metrics   (an admin or metrics token)`,
+    `  Tracing:       ${tracing ? `OTLP to ${config.OTEL_EXPORTER_OTLP_ENDPOINT}` : 'off (set OTEL_EXPORTER_OTLP_ENDPOINT)'}`,
   ];
   if (createdSecret) {
     lines.push(

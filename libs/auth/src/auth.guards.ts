@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, ForbiddenException, Injectable, Unauthor
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { ALLOWED_ROLES_KEY, describeRoles, IS_PUBLIC_KEY } from './auth.decorators';
-import type { Principal, Role } from './principal';
+import { API_ROLES, type Principal, type Role } from './principal';
 
 const MISSING_TOKEN = 'A valid bearer token is required: send `Authorization: Bearer <token>`.';
 
@@ -40,16 +40,19 @@ export class BearerAuthGuard extends AuthGuard('bearer') {
 }
 
 /**
- * Global, after authentication: routes marked `@Authenticated({ admin: true })`
- * or `@Authenticated({ roles })` need a token of one of those roles (else 403).
+ * Global, after authentication: a route needs a token of one of the roles
+ * its `@Authenticated` names (else 403). A route that names none admits the
+ * API_ROLES: a `metrics` token is refused everywhere except on the routes
+ * that list `metrics` explicitly, whether or not they carry the decorator.
  */
 @Injectable()
 export class RolesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const roles = this.reflector.getAllAndOverride<readonly Role[] | undefined>(ALLOWED_ROLES_KEY, [context.getHandler(), context.getClass()]);
-    if (!roles) return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
+    const roles = this.reflector.getAllAndOverride<readonly Role[] | undefined>(ALLOWED_ROLES_KEY, targets) ?? API_ROLES;
     const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
     if (principal && roles.includes(principal.role)) return true;
     throw new ForbiddenException(`This operation needs ${describeRoles(roles)} token.`);

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { ApiToken } from './api-token.entity';
 import { ApiTokensRepository } from './api-tokens.repository';
 import type { CreateTokenDto } from './dto/token.dto';
-import { isUnscopedRole, type Principal } from './principal';
+import { type Principal, workspaceScopeOf } from './principal';
 import { PrincipalCache } from './principal-cache';
 import { generateTokenSecret, hashTokenSecret, tokenHint } from './token-secret';
 
@@ -42,8 +42,9 @@ export class TokensService {
     if (input.role === 'member' && workspaceIds.length === 0) {
       throw new ValidationFailedError([{ path: 'workspaceIds', message: 'a member token needs at least one workspace id' }]);
     }
-    if (isUnscopedRole(input.role) && workspaceIds.length > 0) {
-      throw new ValidationFailedError([{ path: 'workspaceIds', message: `a ${input.role} token sees every workspace; omit workspaceIds` }]);
+    if (input.role !== 'member' && workspaceIds.length > 0) {
+      const reach = input.role === 'metrics' ? 'reads /metrics only' : 'sees every workspace';
+      throw new ValidationFailedError([{ path: 'workspaceIds', message: `a ${input.role} token ${reach}; omit workspaceIds` }]);
     }
     const secret = generateTokenSecret();
     const token = await this.tokens.insert(this.newToken(input.name, input.role, [...new Set(workspaceIds)], secret));
@@ -92,7 +93,7 @@ export class TokensService {
       tokenId: token.id,
       name: token.name,
       role: token.role,
-      workspaceIds: isUnscopedRole(token.role) ? null : token.workspaceIds,
+      workspaceIds: workspaceScopeOf(token.role, token.workspaceIds),
     };
     this.principals.set(tokenHash, principal);
     this.knownClients.set(tokenHash, principal);

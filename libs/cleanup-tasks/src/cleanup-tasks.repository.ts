@@ -4,7 +4,7 @@ import type { Pool, PoolClient } from 'pg';
 import { DataSource, Repository } from 'typeorm';
 import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
-import { SqlExecutor } from '@app/database/sql-executor';
+import { type Queryable, SqlExecutor } from '@app/database/sql-executor';
 import {
   QueryParameters,
   columnRef,
@@ -20,7 +20,7 @@ import {
   type ProbeName,
 } from '@app/query-dsl';
 import { CleanupTask } from './cleanup-task.entity';
-import type { ResourceType } from './cleanup-task.enums';
+import type { ResourceType, TaskStatus } from './cleanup-task.enums';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
 import type { WorkspaceScope } from './task-scope';
 import { TASK_CONTRACT_COLUMNS, taskContractJson } from './task-columns';
@@ -32,6 +32,8 @@ export interface NewRootTask {
   workspaceId: string;
   sourceEventId: string | null;
   metadata: Record<string, unknown>;
+  /** The enqueuing request's W3C traceparent (tracing on), for the attempts to join its trace. */
+  traceParent: string | null;
 }
 
 /** What to list: the validated DSL pieces of one `GET /api/cleanup-tasks` request. */
@@ -383,6 +385,23 @@ export class CleanupTasksRepository {
   }
 
   /**
+   * Tasks per (resource type, status), table-wide (the metrics), from the
+   * counters in one snapshot: a sum over one row per (workspace, type,
+   * status) that has tasks, plus a few seconds of deltas. It grows with the
+   * number of workspaces, not of tasks.
+   */
+  async countByTypeAndStatus(db: Queryable = this.db): Promise<{ resourceType: ResourceType; status: TaskStatus; count: number }[]> {
+    const { rows } = await db.query<{ resource_type: ResourceType; status: TaskStatus; n: string }>(
+      `SELECT resource_type, status, sum(n) AS n
+         FROM (SELECT resource_type, status, n FROM cleanup_task_counts
+               UNION ALL
+               SELECT resource_type, status, n FROM cleanup_task_count_deltas) AS counters
+        GROUP BY 1, 2`,
+    );
+    return rows.map((row) => ({ resourceType: row.resource_type, status: row.status, count: Number(row.n) }));
+  }
+
+  /**
    * The task as the API's JSON text (built by PostgreSQL, as for the list and
    * the tree), if it exists and lies inside the scope.
    */
@@ -412,12 +431,12 @@ export class CleanupTasksRepository {
    */
   async insertRootIdempotent(task: NewRootTask): Promise<{ id: string; created: boolean; sameRequest: boolean }> {
     const { rows: inserted } = await this.db.query<{ id: string }>(
-      `INSERT INTO cleanup_tasks (id, workspace_id, source_event_id, resource_type, resource_id, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO cleanup_tasks (id, workspace_id, source_event_id, resource_type, resource_id, metadata, trace_parent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (source_event_id, resource_type, resource_id) WHERE parent_id IS NULL AND source_event_id IS NOT NULL
        DO NOTHING
        RETURNING id`,
-      [task.id, task.workspaceId, task.sourceEventId, task.resourceType, task.resourceId, JSON.stringify(task.metadata)],
+      [task.id, task.workspaceId, task.sourceEventId, task.resourceType, task.resourceId, JSON.stringify(task.metadata), task.traceParent],
     );
     if (inserted.length > 0) return { id: inserted[0].id, created: true, sameRequest: true };
     const { rows: existing } = await this.db.query<{ id: string; same: boolean }>(

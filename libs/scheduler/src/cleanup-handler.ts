@@ -15,6 +15,10 @@ export interface ClaimedTask {
   attempts: number;
   /** `attempts` when the current budget of automatic attempts began. */
   attemptsBase: number;
+  /** When the task became due (it waited from then until this claim). */
+  runAt: Date;
+  /** W3C traceparent of the request that enqueued it (tracing on): this attempt's trace parent. */
+  traceParent: string | null;
 }
 
 export interface TaskContext {

@@ -3,6 +3,7 @@ import { Interval } from '@nestjs/schedule';
 import { JobRunner } from '@app/common';
 import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
 import { SchedulerSettings } from './scheduler-settings';
+import { SchedulerTelemetry } from './scheduler.telemetry';
 import { TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
 
@@ -40,6 +41,7 @@ export class StaleLeaseSweeper implements BeforeApplicationShutdown {
     private readonly settings: SchedulerSettings,
     private readonly queue: TaskQueueRepository,
     private readonly settlement: TaskSettlement,
+    private readonly telemetry: SchedulerTelemetry,
   ) {
     this.runner = new JobRunner(
       async () => {
@@ -75,11 +77,16 @@ export class StaleLeaseSweeper implements BeforeApplicationShutdown {
             if (task?.status === 'failed') await this.settlement.resolveAncestors(tx, task.parentId);
             return task;
           }, client);
-          if (expired?.status === 'failed') counts.failed++;
-          else if (expired) counts.requeued++;
+          if (expired?.status === 'failed') {
+            counts.failed++;
+            this.telemetry.taskFailed(expired.resourceType);
+          } else if (expired) {
+            counts.requeued++;
+          }
         }
         if (ids.length < BATCH) break;
       }
+      this.telemetry.leasesReclaimed(counts.requeued + counts.failed);
       return counts;
     });
     return { skipped: !acquired, requeued: result?.requeued ?? 0, failed: result?.failed ?? 0 };

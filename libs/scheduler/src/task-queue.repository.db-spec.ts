@@ -8,7 +8,9 @@ import { createTestDatabase, insertTasks } from '../../../test/support/test-app'
 import { DUE_TASKS_CHANNEL } from './due-task.listener';
 import { StaleLeaseSweeper } from './stale-lease.sweeper';
 import { RETENTION_FIRST_SWEEP_JOB, RETENTION_SWEEP_JOB, RetentionSweeper } from './retention.sweeper';
+import { MetricsRegistry } from '@app/observability/metrics/metrics-registry';
 import { SchedulerSettings } from './scheduler-settings';
+import { SchedulerTelemetry } from './scheduler.telemetry';
 import { TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
 
@@ -284,8 +286,12 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       await dataSource.query(`UPDATE cleanup_tasks SET locked_until = now() - interval '1 second' WHERE id = ANY($1)`, [[expiredA, expiredB]]);
       await dataSource.query(`UPDATE cleanup_tasks SET attempts = 2 WHERE id = $1`, [expiredB]);
 
-      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement);
+      const metrics = new MetricsRegistry();
+      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, new SchedulerTelemetry(metrics));
       expect(await sweeper.sweep()).toEqual({ skipped: false, requeued: 1, failed: 1 });
+      const counted = async (name: string) => (await metrics.values()).find((metric) => metric.name === name)!.values.filter((value) => value.value > 0);
+      expect(await counted('cleanup_lease_reclaims_total')).toEqual([expect.objectContaining({ value: 2 })]);
+      expect(await counted('cleanup_tasks_failed_total')).toEqual([expect.objectContaining({ labels: { resource_type: 'delete_app' }, value: 1 })]);
       expect(await task(expiredA)).toMatchObject({ status: 'pending', locked_by: null, last_error: 'lease expired: worker dead-worker stopped renewing it (crashed or stalled)' });
       expect(await task(expiredB)).toMatchObject({ status: 'failed', locked_by: null });
       expect(await task(fresh)).toMatchObject({ status: 'in_progress', locked_by: 'dead-worker' });
@@ -298,7 +304,7 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
     });
 
     it('runs a sweep in one process at a time (advisory lock)', async () => {
-      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement);
+      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, new SchedulerTelemetry(new MetricsRegistry()));
       const holder = await sut.withTryAdvisoryLock(ADVISORY_LOCKS.staleLeaseSweep, async () => sweeper.sweep());
       expect(holder).toEqual({ acquired: true, result: { skipped: true, requeued: 0, failed: 0 } });
       expect((await sweeper.sweep()).skipped).toBe(false);

@@ -36,9 +36,19 @@ interface ClaimRow {
   metadata: Record<string, unknown>;
   attempts: number;
   attempts_base: number;
+  run_at: Date;
+  trace_parent: string | null;
 }
 
-const RETURNING_CLAIMED = `t.id, t.parent_id, t.workspace_id, t.source_event_id, t.resource_type, t.resource_id, t.metadata, t.attempts, t.attempts_base`;
+/** The due queue's backlog, for the metrics: see readyQueueStats. */
+export interface ReadyQueueStats {
+  /** Pending tasks due now, counted up to the cap. */
+  ready: number;
+  /** How long the earliest-due of them has been due (0 when none): the queue's lag. */
+  oldestAgeSeconds: number;
+}
+
+const RETURNING_CLAIMED = `t.id, t.parent_id, t.workspace_id, t.source_event_id, t.resource_type, t.resource_id, t.metadata, t.attempts, t.attempts_base, t.run_at, t.trace_parent`;
 
 /**
  * The queue's SQL, by hand, one method per statement. The worker, the
@@ -108,6 +118,22 @@ export class TaskQueueRepository {
     });
     const ms = rows[0]?.ms;
     return ms === null || ms === undefined ? null : Math.max(0, ms);
+  }
+
+  /**
+   * The backlog of due tasks (metrics, at most every few seconds), in one
+   * snapshot. Both parts walk cleanup_tasks_due_idx (run_at WHERE pending)
+   * from its start over due entries only: the count stops at `cap` entries
+   * (LIMIT inside the count), however large the backlog; min(run_at) reads
+   * the first entry. Neither grows with the table.
+   */
+  async readyQueueStats(cap: number, db: Queryable = this.db): Promise<ReadyQueueStats> {
+    const { rows } = await db.query<{ ready: number; oldest_age_seconds: number }>(
+      `SELECT (SELECT count(*) FROM (SELECT 1 FROM cleanup_tasks WHERE status = 'pending' AND run_at <= now() LIMIT $1) AS due)::int AS ready,
+              coalesce(EXTRACT(EPOCH FROM now() - (SELECT min(run_at) FROM cleanup_tasks WHERE status = 'pending' AND run_at <= now())), 0)::float8 AS oldest_age_seconds`,
+      [cap],
+    );
+    return { ready: rows[0].ready, oldestAgeSeconds: Math.max(0, rows[0].oldest_age_seconds) };
   }
 
   /**
@@ -367,17 +393,17 @@ export class TaskQueueRepository {
    * must not loop forever). The WHERE repeats the expiry test, so a worker
    * whose heartbeat came in since findExpiredLeases keeps its task.
    */
-  async expireLease(id: string, maxAttempts: number, db: Queryable = this.db): Promise<(TaskRef & { status: TaskStatus }) | null> {
-    const { rows } = await db.query<{ id: string; parent_id: string | null; status: TaskStatus }>(
+  async expireLease(id: string, maxAttempts: number, db: Queryable = this.db): Promise<(TaskRef & { status: TaskStatus; resourceType: ResourceType }) | null> {
+    const { rows } = await db.query<{ id: string; parent_id: string | null; status: TaskStatus; resource_type: ResourceType }>(
       `UPDATE cleanup_tasks
           SET status = CASE WHEN attempts - attempts_base >= $2 THEN 'failed' ELSE 'pending' END,
               last_error = 'lease expired: worker ' || coalesce(locked_by, '?') || ' stopped renewing it (crashed or stalled)',
               run_at = now(), locked_by = NULL, locked_until = NULL, updated_at = now()
         WHERE id = $1 AND status = 'in_progress' AND NOT awaiting_children AND locked_until < now()
-       RETURNING id, parent_id, status`,
+       RETURNING id, parent_id, status, resource_type`,
       [id, maxAttempts],
     );
-    return rows[0] ? { id: rows[0].id, parentId: rows[0].parent_id, status: rows[0].status } : null;
+    return rows[0] ? { id: rows[0].id, parentId: rows[0].parent_id, status: rows[0].status, resourceType: rows[0].resource_type } : null;
   }
 
   /**
@@ -443,6 +469,8 @@ function toClaimedTask(row: ClaimRow): ClaimedTask {
     metadata: row.metadata,
     attempts: row.attempts,
     attemptsBase: row.attempts_base,
+    runAt: row.run_at,
+    traceParent: row.trace_parent,
   };
 }
 

@@ -6,6 +6,7 @@ import { type ClaimedTask, type HandlerResult, PermanentTaskError } from './clea
 import { DueTaskListener } from './due-task.listener';
 import { HandlerRegistry } from './handler-registry';
 import { SchedulerSettings } from './scheduler-settings';
+import { type AttemptOutcome, type AttemptTelemetry, SchedulerTelemetry } from './scheduler.telemetry';
 import { TaskQueueRepository, type TaskRef } from './task-queue.repository';
 import { type SettleOutcome, TaskSettlement, truncate } from './task-settlement';
 
@@ -23,6 +24,7 @@ interface InFlightTask {
   /** The handler returned or threw; what is left is recording the outcome (the lease is still held). */
   settling: boolean;
   done: Promise<void>;
+  attempt: AttemptTelemetry;
 }
 
 interface PendingCompletion {
@@ -85,6 +87,7 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly settlement: TaskSettlement,
     private readonly handlers: HandlerRegistry,
     private readonly listener: DueTaskListener,
+    private readonly telemetry: SchedulerTelemetry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -133,6 +136,7 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
       for (const entry of left) entry.controller.abort(new WorkerShutdownError());
       try {
         const released = await this.queue.releaseLeases(this.id, left.map((entry) => entry.task.id));
+        for (const id of released) this.inFlight.get(id)?.attempt.finished('released');
         this.logger.warn(`shutdown timeout (${this.settings.shutdownTimeoutMs} ms): released ${released.length} unfinished task(s): ${released.join(', ')}`);
       } catch (error) {
         this.logger.error(`could not release leases on shutdown; they expire in ${this.settings.leaseMs} ms: ${describe(error)}`);
@@ -195,11 +199,18 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private run(task: ClaimedTask): void {
-    const entry: InFlightTask = { task, controller: new AbortController(), settling: false, done: Promise.resolve() };
+    const attempt = this.telemetry.attemptStarted(task);
+    const entry: InFlightTask = { task, controller: new AbortController(), settling: false, done: Promise.resolve(), attempt };
     this.inFlight.set(task.id, entry);
     this.handlersRunning++;
-    entry.done = this.execute(entry)
-      .catch((error: unknown) => this.logger.error(`task ${task.id}: recording the outcome failed; the lease will expire and the task run again: ${describe(error)}`))
+    entry.done = this.execute(entry, attempt)
+      .then(
+        (outcome) => attempt.finished(outcome.outcome, outcome.error),
+        (error: unknown) => {
+          attempt.finished('error', error);
+          this.logger.error(`task ${task.id}: recording the outcome failed; the lease will expire and the task run again: ${describe(error)}`);
+        },
+      )
       .finally(() => {
         this.inFlight.delete(task.id);
         this.nudge();
@@ -209,41 +220,45 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   /** The handler is done (returned or threw): its slot takes the next task while the outcome is recorded. */
   private handlerReturned(entry: InFlightTask): void {
     entry.settling = true;
+    entry.attempt.handlerReturned();
     this.handlersRunning--;
     this.nudge();
   }
 
-  private async execute(entry: InFlightTask): Promise<void> {
+  private async execute(entry: InFlightTask, attempt: AttemptTelemetry): Promise<{ outcome: AttemptOutcome; error?: unknown }> {
     const { task, controller } = entry;
     let result: HandlerResult | void;
     try {
-      result = await this.handlers.get(task.resourceType).handle(task, { signal: controller.signal, workerId: this.id });
+      result = await attempt.run(() => this.handlers.get(task.resourceType).handle(task, { signal: controller.signal, workerId: this.id }));
     } catch (error) {
       this.handlerReturned(entry);
-      await this.recordFailure(task, error, controller.signal);
-      return;
+      return { outcome: await this.recordFailure(task, error, controller.signal), error };
     }
     this.handlerReturned(entry);
     const children = result?.children ?? [];
     const outcome = children.length === 0 ? await this.completeSoon(task) : await this.settlement.settle(this.id, task, children);
-    if (outcome === 'lease_lost') {
-      this.logger.warn(`task ${task.id} (${task.resourceType} ${task.resourceId}) finished after its lease was lost; the result is not recorded (the handler is idempotent, the new holder redoes it)`);
-    }
+    if (outcome !== 'lease_lost') return { outcome: 'success' };
+    if (controller.signal.reason instanceof WorkerShutdownError) return { outcome: 'released' };
+    this.logger.warn(`task ${task.id} (${task.resourceType} ${task.resourceId}) finished after its lease was lost; the result is not recorded (the handler is idempotent, the new holder redoes it)`);
+    return { outcome: 'lease_lost' };
   }
 
-  private async recordFailure(task: ClaimedTask, error: unknown, signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return; // lease lost, or released at shutdown: the task is no longer ours to record
+  private async recordFailure(task: ClaimedTask, error: unknown, signal: AbortSignal): Promise<AttemptOutcome> {
+    // Lease lost, or released at shutdown: the task is no longer ours to record.
+    if (signal.aborted) return signal.reason instanceof WorkerShutdownError ? 'released' : 'lease_lost';
     const message = truncate(describe(error));
     const used = task.attempts - task.attemptsBase;
     if (used >= this.settings.maxAttempts || error instanceof PermanentTaskError) {
       const outcome = await this.settlement.failFinally(this.id, task, message);
-      if (outcome === 'failed') this.logger.warn(`task ${task.id} (${task.resourceType} ${task.resourceId}) failed for good after ${used} attempt(s): ${message}`);
-      return;
+      if (outcome !== 'failed') return 'lease_lost';
+      this.telemetry.taskFailed(task.resourceType);
+      this.logger.warn(`task ${task.id} (${task.resourceType} ${task.resourceId}) failed for good after ${used} attempt(s): ${message}`);
+      return 'error';
     }
     const delayMs = backoffDelayMs(used, this.settings.backoff);
-    if (await this.queue.scheduleRetry(this.id, task.id, message, delayMs)) {
-      this.logger.warn(`task ${task.id} (${task.resourceType} ${task.resourceId}) attempt ${used}/${this.settings.maxAttempts} failed, next in ${delayMs} ms: ${message}`);
-    }
+    if (!(await this.queue.scheduleRetry(this.id, task.id, message, delayMs))) return 'lease_lost';
+    this.logger.warn(`task ${task.id} (${task.resourceType} ${task.resourceId}) attempt ${used}/${this.settings.maxAttempts} failed, next in ${delayMs} ms: ${message}`);
+    return 'error';
   }
 
   /**
