@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { TokensService } from '@app/auth';
-import { applyV8Tuning, ConfigValidationError, validateEnvironment } from '@app/common';
+import { applyV8Tuning, ConfigValidationError, createLogger, validateEnvironment } from '@app/common';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@app/database';
 import { createApp } from './create-app';
 import { DOCS_PATH } from './openapi';
@@ -12,15 +12,20 @@ async function main(): Promise<void> {
   let embedded: EmbeddedPostgresHandle | undefined;
   if (!config.DATABASE_URL) {
     process.stdout.write(`Starting embedded PostgreSQL (data in ${config.EMBEDDED_POSTGRES_DIR}, port ${config.EMBEDDED_POSTGRES_PORT})…\n`);
+    const logger = createLogger(config.LOG_LEVEL);
     embedded = await startEmbeddedPostgres({
       dataDir: config.EMBEDDED_POSTGRES_DIR,
       port: config.EMBEDDED_POSTGRES_PORT,
       database: 'cleanup_tasks',
+      logger: { log: (message) => logger.log(message, 'EmbeddedPostgres'), warn: (message) => logger.warn(message, 'EmbeddedPostgres') },
     });
   }
   const databaseUrl = config.DATABASE_URL ?? embedded!.url;
 
-  const app = await createApp({ config, databaseUrl, onShutdown: () => embedded?.stop() ?? Promise.resolve() });
+  const app = await createApp({ config, databaseUrl, onShutdown: () => embedded?.stop() ?? Promise.resolve() }).catch(async (error: unknown) => {
+    await embedded?.stop();
+    throw error;
+  });
   const { createdSecret } = await app.get(TokensService).ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_TOKEN);
   await app.listen(config.PORT, config.HOST);
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigValidationError, validateEnvironment } from '@app/common';
+import { ConfigValidationError, createLogger, validateEnvironment } from '@app/common';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@app/database';
 import { createWorker } from './create-worker';
 import type { WorkerHandlers } from './worker.module';
@@ -23,13 +23,22 @@ async function main(): Promise<void> {
   let embedded: EmbeddedPostgresHandle | undefined;
   if (!config.DATABASE_URL) {
     process.stdout.write(`Starting embedded PostgreSQL (data in ${config.EMBEDDED_POSTGRES_DIR}, port ${config.EMBEDDED_POSTGRES_PORT})…\n`);
-    embedded = await startEmbeddedPostgres({ dataDir: config.EMBEDDED_POSTGRES_DIR, port: config.EMBEDDED_POSTGRES_PORT, database: 'cleanup_tasks' });
+    const logger = createLogger(config.LOG_LEVEL);
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.EMBEDDED_POSTGRES_DIR,
+      port: config.EMBEDDED_POSTGRES_PORT,
+      database: 'cleanup_tasks',
+      logger: { log: (message) => logger.log(message, 'EmbeddedPostgres'), warn: (message) => logger.warn(message, 'EmbeddedPostgres') },
+    });
   }
   const worker = await createWorker({
     config,
     databaseUrl: config.DATABASE_URL ?? embedded!.url,
     handlers,
     onShutdown: () => embedded?.stop() ?? Promise.resolve(),
+  }).catch(async (error: unknown) => {
+    await embedded?.stop();
+    throw error;
   });
   // SIGTERM/SIGINT: stop claiming, let handlers finish (SCHEDULER_SHUTDOWN_TIMEOUT_MS), release the rest, exit 0.
   worker.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

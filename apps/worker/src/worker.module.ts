@@ -31,7 +31,12 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         AppConfigModule.forRoot(config),
-        DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'cleanup-tasks-worker' }),
+        DatabaseModule.forRoot({
+          url: databaseUrl,
+          poolSize: config.DATABASE_POOL_SIZE,
+          applicationName: 'cleanup-tasks-worker',
+          connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+        }),
         HANDLER_MODULES[handlers],
         SchedulerModule,
         TaskCountsModule,

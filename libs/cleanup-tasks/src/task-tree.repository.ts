@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { AppConfig, asDatabaseUnavailable, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { SqlExecutor } from '@app/database/sql-executor';
 import { taskContractJson } from './task-columns';
 
@@ -109,8 +109,8 @@ export class TaskTreeRepository {
     let client: PoolClient;
     try {
       client = await this.treePool.connect();
-    } catch {
-      throw treeBusyError(this.config.TREE_POOL_SIZE);
+    } catch (error) {
+      throw asDatabaseUnavailable(error, this.db.availability) ?? treeBusyError(this.config.TREE_POOL_SIZE);
     }
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

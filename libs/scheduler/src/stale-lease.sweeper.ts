@@ -2,6 +2,7 @@ import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationB
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { PeriodicJob } from '@app/common';
 import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
+import { SqlExecutor } from '@app/database/sql-executor';
 import { SchedulerSettings } from './scheduler-settings';
 import { TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
@@ -10,7 +11,7 @@ const BATCH = 500;
 const MAX_BATCHES = 10;
 
 export interface StaleLeaseSweepResult {
-  /** Another process held the sweep lock: this one did nothing. */
+  /** Another process held the sweep lock, or the database came back within a lease: this one did nothing. */
   skipped: boolean;
   requeued: number;
   failed: number;
@@ -21,6 +22,12 @@ export interface StaleLeaseSweepResult {
  * without heartbeats) are due again at once, or failed when their attempts
  * are spent. Each in its own transaction, with ancestor resolution when it
  * fails, like a failure recorded by a worker.
+ *
+ * Not within a lease of this process finding the database reachable again
+ * after an outage: then every lease looks expired, the living workers' too,
+ * which renew or release their own within a third of a lease (releasing
+ * spends no attempt; expiring here would). A dead worker's tasks come back
+ * that much later after an outage.
  */
 @Injectable()
 export class StaleLeaseSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -32,6 +39,7 @@ export class StaleLeaseSweeper implements OnApplicationBootstrap, BeforeApplicat
     private readonly queue: TaskQueueRepository,
     private readonly settlement: TaskSettlement,
     schedulerRegistry: SchedulerRegistry,
+    private readonly db: SqlExecutor,
   ) {
     this.job = new PeriodicJob(
       async () => {
@@ -58,6 +66,10 @@ export class StaleLeaseSweeper implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async sweep(): Promise<StaleLeaseSweepResult> {
+    const recoveredAt = this.db.availability.recoveredAt;
+    if (!this.db.availability.isUp || (recoveredAt !== undefined && Date.now() - recoveredAt < this.settings.leaseMs)) {
+      return { skipped: true, requeued: 0, failed: 0 };
+    }
     const { acquired, result } = await this.queue.withTryAdvisoryLock(ADVISORY_LOCKS.staleLeaseSweep, async (client) => {
       const counts = { requeued: 0, failed: 0 };
       for (let batch = 0; batch < MAX_BATCHES; batch++) {

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiResponse, DECORATORS, getSchemaPath } from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
 import type { DomainError } from '../errors/domain-errors';
 import { problemType, PROBLEM_CONTENT_TYPE } from '../errors/problem';
@@ -19,31 +19,49 @@ const CODES: Record<number, string> = {
 
 /**
  * Documents an error response: problem+json with the ProblemDetails schema and
- * an example of this status (not one generic example for every error).
+ * an example of this status (not one generic example for every error). Two
+ * problems of one status on a route (503 `busy` and 503
+ * `database-unavailable`) become one response with an example of each,
+ * named by code.
  */
 export function ApiProblem(status: number, description: string, example: Partial<ProblemDetailsDto> & Record<string, unknown> = {}) {
   const code = example.code ?? CODES[status] ?? 'error';
-  return applyDecorators(
-    ApiExtraModels(ProblemDetailsDto),
-    ApiResponse({
-      status,
-      description,
-      content: {
-        [PROBLEM_CONTENT_TYPE]: {
-          schema: { $ref: getSchemaPath(ProblemDetailsDto) },
-          example: {
-            type: problemType(code),
-            title: status === 400 ? 'Invalid request' : STATUS_CODES[status],
-            status,
-            detail: description,
-            code,
-            requestId: '5f0c2d7e-0d7c-4d0b-9a59-8f4a1c3e2b10',
-            ...example,
-          },
-        },
-      },
-    }),
-  );
+  const value = {
+    type: problemType(code),
+    title: status === 400 ? 'Invalid request' : STATUS_CODES[status],
+    status,
+    detail: description,
+    code,
+    requestId: '5f0c2d7e-0d7c-4d0b-9a59-8f4a1c3e2b10',
+    ...example,
+  };
+  const schema = { $ref: getSchemaPath(ProblemDetailsDto) };
+  const single = ApiResponse({ status, description, content: { [PROBLEM_CONTENT_TYPE]: { schema, example: value } } });
+  const merged = (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
+    const holder = (descriptor?.value as object | undefined) ?? target;
+    const responses = (Reflect.getMetadata(DECORATORS.API_RESPONSE, holder) ?? {}) as Record<string, DocumentedResponse>;
+    const existing = responses[status];
+    const media = existing?.content?.[PROBLEM_CONTENT_TYPE];
+    if (!existing || !media) return single(target, key!, descriptor!);
+    // Decorators apply bottom-up: the one written above comes first, as in the source.
+    const below: Record<string, { summary: string; value: unknown }> = media.examples ?? {
+      [String((media.example as { code?: unknown })?.code ?? 'first')]: { summary: existing.description, value: media.example },
+    };
+    const examples = { [below[code] ? `${code}-${Object.keys(below).length + 1}` : code]: { summary: description, value }, ...below };
+    Reflect.defineMetadata(
+      DECORATORS.API_RESPONSE,
+      { ...responses, [status]: { ...existing, description: `${description}\n\n${existing.description}`, content: { [PROBLEM_CONTENT_TYPE]: { schema, examples } } } },
+      holder,
+    );
+    return descriptor ?? target;
+  };
+  return applyDecorators(ApiExtraModels(ProblemDetailsDto), merged as MethodDecorator & ClassDecorator);
+}
+
+/** What ApiResponse stored for one status (as far as merging problems needs it). */
+interface DocumentedResponse {
+  description: string;
+  content?: Record<string, { schema?: unknown; example?: unknown; examples?: Record<string, { summary: string; value: unknown }> }>;
 }
 
 /**
