@@ -30,7 +30,8 @@ describe('Swagger UI [/api/docs] in a real browser', () => {
     expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/api/cleanup-tasks/{id}', '/api/cleanup-tasks', '/api/tokens', '/api/tokens/{id}', '/health/live', '/health/ready']));
     const getById = response.body.paths['/api/cleanup-tasks/{id}'].get;
     expect(getById.security).toEqual([{ bearer: [] }]);
-    expect(Object.keys(getById.responses).sort()).toEqual(['200', '400', '401', '404', '429']);
+    expect(Object.keys(getById.responses).sort()).toEqual(['200', '400', '401', '404', '429', '503']);
+    expect(getById.responses['503'].content['application/problem+json'].example).toMatchObject({ status: 503, code: 'database-unavailable' });
     expect(getById.responses['404'].content['application/problem+json']).toBeDefined();
   });
 

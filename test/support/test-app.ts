@@ -65,11 +65,13 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 /**
  * The real application on a fresh database, with ready-made tokens. The
  * scheduler is off unless asked for, so that rows stay as a test writes them.
+ * `connectVia` rewrites the URL the application connects with (a proxy a
+ * test can cut); `databaseUrl` stays the database's own.
  */
-export async function createTestApp(options: { env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function createTestApp(options: { env?: Record<string, string>; connectVia?: (databaseUrl: string) => string } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = validateEnvironment({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', RATE_LIMIT_PER_MINUTE: '100000', ...options.env });
-  const app = await createApp({ config, databaseUrl: database.url });
+  const app = await createApp({ config, databaseUrl: options.connectVia?.(database.url) ?? database.url });
   await app.init();
   const tokensService = app.get(TokensService);
   const make = async (role: 'admin' | 'member' | 'service', workspaceIds?: string[]) =>

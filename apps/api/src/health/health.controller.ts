@@ -76,22 +76,23 @@ class ReadinessProblem extends Error {}
  * code, never a host, a query or server text beyond PostgreSQL's fixed
  * messages of a server stopping, starting or recovering.
  */
-async function explained(check: () => Promise<void>, whenUnreachable: (error: Error) => string = (error) => `unreachable: ${unreachableReason(error)}`): Promise<void> {
+async function explained(check: () => Promise<void>, whenUnreachable: (error: unknown) => string = (error) => `unreachable: ${unreachableReason(error)}`): Promise<void> {
   try {
     await check();
   } catch (error) {
     if (error instanceof ReadinessProblem) throw error;
-    if (isDatabaseUnavailable(error) && error instanceof Error) throw new ReadinessProblem(whenUnreachable(error));
+    if (isDatabaseUnavailable(error)) throw new ReadinessProblem(whenUnreachable(error));
     const state = sqlStateOf(error);
     throw new ReadinessProblem(`query failed${state ? ` (SQLSTATE ${state})` : ''}`);
   }
 }
 
 /** What a lost or refused connection says: the socket error code, or PostgreSQL's message for a server stopping, starting or recovering. */
-function unreachableReason(error: Error): string {
+function unreachableReason(error: unknown): string {
   const state = sqlStateOf(error);
-  if (state && /^57P0[1-3]$/.test(state)) return `${state} ${error.message}`;
+  const message = String((error as { message?: unknown }).message ?? '');
+  if (state && /^57P0[1-3]$/.test(state)) return `${state} ${message}`;
   if (state && /^E[A-Z]+$/.test(state)) return state;
   if (state) return `SQLSTATE ${state}`;
-  return /^(Connection terminated|Client has encountered a connection error)/.test(error.message) ? error.message : 'connection lost';
+  return /^(Connection terminated|Client has encountered a connection error)/.test(message) ? message : 'connection lost';
 }

@@ -54,7 +54,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.logger.warn({ requestId, path: problem.instance, sqlState: sqlStateOf(exception) }, 'PostgreSQL rejected text from the request that validation let through');
     } else if (exception instanceof DomainError && problem.status >= 500) {
       // Answered on purpose (e.g. a query timeout): worth a warning, not a stack trace.
-      const cause = thrown === exception ? undefined : thrown instanceof Error ? thrown.message : String(thrown);
+      const cause = thrown === exception ? undefined : String((thrown as { message?: unknown })?.message ?? thrown);
       this.logger.warn({ requestId, code: exception.code, path: problem.instance, ...(cause === undefined ? {} : { cause }) }, exception.message);
     } else if (problem.status >= 500) {
       this.logger.error({ err: exception, requestId }, 'request failed unexpectedly');

@@ -71,5 +71,5 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
  * the ones failing, so the caller should say unavailable instead.
  */
 export function isPoolCheckoutTimeout(error: unknown): boolean {
-  return error instanceof Error && error.message === 'timeout exceeded when trying to connect';
+  return typeof error === 'object' && error !== null && (error as { message?: unknown }).message === 'timeout exceeded when trying to connect';
 }
