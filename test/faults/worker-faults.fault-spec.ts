@@ -1,14 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { rmSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { newId } from '@app/common';
 import { buildDataSourceOptions, databaseSettingsFor, runMigrationsExclusively } from '@app/database';
 import { PROBE_RUNS_DDL } from '@app/scheduler/testing/probe.handlers';
 import { DataSource } from 'typeorm';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startWorker, stopWorkers, waitFor } from '../support/scheduler';
 import { FAULT_PG_PORT, OwnPostgres } from './support/own-postgres';
-import { assertBuildsAreFresh, overlappingRuns, readJournal } from './support/processes';
+import { assertBuildsAreFresh, overlappingRuns, readJournal, type ProbeRun } from './support/processes';
 
 const TASKS = 16;
 
@@ -34,6 +35,11 @@ describe('Workers killed or stopped while PostgreSQL is down', () => {
       await client.end();
     }
   };
+
+  beforeEach(() => rmSync(journal, { force: true }));
+  afterEach(() => stopWorkers());
+  /** The journal so far (empty before the first run). */
+  const readJournalIfAny = () => (existsSync(journal) ? readJournal(journal) : new Map<string, ProbeRun[]>());
 
   beforeAll(async () => {
     assertBuildsAreFresh();
@@ -97,5 +103,40 @@ describe('Workers killed or stopped while PostgreSQL is down', () => {
     // Only the killed worker's runs lack an end; the stopped worker ended each of its own.
     expect([...runs.values()].flat().filter((run) => run.end === undefined && run.pid !== killed.pid)).toEqual([]);
     expect(survivor.child.exitCode).toBeNull();
+  });
+
+  it('stops a handler whose lease it cannot renew for half a lease before the lease may expire, and runs the task again once the server is back, at no cost to its budget', async () => {
+    await query('TRUNCATE cleanup_tasks, scheduler_probe_runs');
+    const url = server.url('cleanup_tasks');
+    const holder = await startWorker(url, WORKER_ENV);
+    const id = newId('ct');
+    await query(`INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id, metadata) VALUES ($1, 'ws_workers', 'delete_element', 'el_long', $2::jsonb)`, [
+      id,
+      JSON.stringify({ probe: { record: true, sleepMs: 6000, journal } }),
+    ]);
+    await waitFor('the handler to run', async () => readJournalIfAny().get(id)?.length === 1, { timeoutMs: 15_000, intervalMs: 50 });
+    await sleep(500);
+
+    const crashedAt = Date.now();
+    await server.crash();
+    await sleep(4500);
+    await server.start();
+    const recoveredAt = Date.now();
+    // A process that never saw the outage, whose sweeper would take an expired lease at once.
+    const newcomer = await startWorker(url, WORKER_ENV);
+    await waitFor('the task to complete', async () => (await query<{ status: string }>(`SELECT status FROM cleanup_tasks WHERE id = $1`, [id]))[0].status === 'completed', {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+
+    const [first, ...later] = readJournal(journal).get(id)!;
+    // The lease, renewed last before the crash, expires within 4 s of it: the handler had stopped by then.
+    expect({ pid: first.pid, stoppedBeforeExpiry: first.end! < crashedAt + 4000, outcome: first.outcome }).toEqual({ pid: holder.pid, stoppedBeforeExpiry: true, outcome: expect.stringMatching(/abort/i) });
+    expect(later.map((run) => ({ afterRecovery: run.start >= recoveredAt, outcome: run.outcome }))).toEqual([{ afterRecovery: true, outcome: 'ok' }]);
+    expect(overlappingRuns(readJournal(journal))).toEqual([]);
+    const [task] = await query<{ budget_used: number; last_error: string | null }>(`SELECT attempts - attempts_base AS budget_used, last_error FROM cleanup_tasks WHERE id = $1`, [id]);
+    expect(task).toEqual({ budget_used: 1, last_error: null });
+    expect(holder.output()).toMatch(/lease on task \S+ not renewed for \d+ ms \(the database is unreachable\); stopping its handler/);
+    expect([holder.child.exitCode, newcomer.child.exitCode]).toEqual([null, null]);
   });
 });
