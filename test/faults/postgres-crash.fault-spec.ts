@@ -114,7 +114,10 @@ describe('PostgreSQL crash and restart under load', () => {
     await sleep(OUTAGE_MS);
     await server.start();
     const recoveredAt = Date.now();
-    await sleep(5000);
+    // Both workers LISTEN again within 5 s.
+    const listening = async () => (await query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN %'`))[0].n;
+    const listeningAgainIn = await waitFor('both workers to LISTEN again', async () => ((await listening()) === 2 ? Date.now() - recoveredAt : undefined), { timeoutMs: 10_000, intervalMs: 100 });
+    await sleep(Math.max(0, 5000 - (Date.now() - recoveredAt)));
     running = false;
     await load;
 
@@ -144,6 +147,7 @@ describe('PostgreSQL crash and restart under load', () => {
     const runs = readJournal(journal);
     expect(overlappingRuns(runs)).toEqual([]);
     expect([...runs.values()].flat().filter((run) => run.end === undefined)).toEqual([]);
+    expect(listeningAgainIn).toBeLessThan(5000);
     // Claiming resumed within 5 s of the server accepting connections.
     const firstAfter = Math.min(...[...runs.values()].flat().map((run) => run.start).filter((start) => start > recoveredAt));
     expect(firstAfter - recoveredAt).toBeLessThan(5000);

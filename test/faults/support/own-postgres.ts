@@ -57,8 +57,23 @@ export class OwnPostgres {
     });
   }
 
-  /** Starts the server (a crash recovery first, after a crash) and resolves once it accepts connections. */
+  /**
+   * Starts the server (a crash recovery first, after a crash) and resolves
+   * once it accepts connections. The port lies in the range the kernel also
+   * hands out to outgoing connections: if one holds it for a moment, try again.
+   */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce();
+      } catch (error) {
+        if (attempt >= 20 || !String(error).includes('Address already in use')) throw error;
+        await new Promise((done) => setTimeout(done, 500));
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     const child = spawn(
       this.binaries.postgres,
       // fsync off: a stopped server's writes are in the OS cache, which these tests never lose; it spares a shared machine's disk.
