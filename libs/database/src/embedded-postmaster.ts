@@ -61,8 +61,8 @@ export class EmbeddedPostmaster {
   async start(): Promise<void> {
     // An exit of this process that skips the shutdown hooks (process.exit) still asks the server to stop.
     process.on('exit', this.stopOnExit);
-    await this.firstStart().catch((error: unknown) => {
-      process.off('exit', this.stopOnExit);
+    await this.firstStart().catch(async (error: unknown) => {
+      await this.stop();
       throw error;
     });
   }
@@ -124,9 +124,10 @@ export class EmbeddedPostmaster {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.on('error', (error) => onLog(`[error] could not run PostgreSQL: ${error.message}`));
-    child.once('exit', (code, signal) => {
-      const how = signal ? `signal ${signal}` : `code ${code}`;
+    let ended = false;
+    const end = (how: string) => {
+      if (ended) return;
+      ended = true;
       if (this.child === child) this.child = undefined;
       if (!ready && events.onExitBeforeReady) {
         // The first start failed: the caller reports it; nothing to keep running.
@@ -134,7 +135,13 @@ export class EmbeddedPostmaster {
         return;
       }
       if (!this.stopping) this.scheduleRestart(`pid ${child.pid} ${ready ? 'exited' : 'failed to start'} (${how})`);
+    };
+    child.on('error', (error) => {
+      onLog(`[error] PostgreSQL process: ${error.message}`);
+      // Not started at all (no pid): no 'exit' follows. Otherwise (a failed kill) it still runs.
+      if (child.pid === undefined) end(`could not run it: ${error.message}`);
     });
+    child.once('exit', (code, signal) => end(signal ? `signal ${signal}` : `code ${code}`));
   }
 
   private scheduleRestart(what: string): void {
