@@ -33,7 +33,8 @@ describe('Swagger UI [/api/docs] in a real browser', () => {
     const getById = response.body.paths['/api/cleanup-tasks/{id}'].get;
     expect(getById.security).toEqual([{ bearer: [] }]);
     // 403: a metrics token reads /metrics only.
-    expect(Object.keys(getById.responses).sort()).toEqual(['200', '400', '401', '403', '404', '429']);
+    expect(Object.keys(getById.responses).sort()).toEqual(['200', '400', '401', '403', '404', '429', '503']);
+    expect(getById.responses['503'].content['application/problem+json'].example).toMatchObject({ status: 503, code: 'database-unavailable' });
     expect(response.body.paths['/metrics'].get.responses['200'].content).toHaveProperty(['text/plain; version=0.0.4; charset=utf-8']);
     expect(getById.responses['404'].content['application/problem+json']).toBeDefined();
   });

@@ -1,59 +1,74 @@
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 
 /**
- * A loopback TCP proxy to a database server, which a test can cut: `cut()`
- * drops every connection and refuses new ones (as a PostgreSQL that went
- * down), `restore()` accepts again on the same port. Point an app's
- * DATABASE_URL at `url(databaseUrl)` to give it an outage of its own while
- * the shared test server runs on.
+ * A loopback TCP proxy in front of PostgreSQL that a test can cut, as a
+ * crashed server would be (open connections reset, new ones refused: nothing
+ * listens on its port), or turn into a black hole, as an unreachable host
+ * would be (connections accepted, never answered), until it is restored.
  */
-export class TcpProxy {
-  private server?: Server;
-  private port = 0;
-  private readonly sockets = new Set<Socket>();
-
-  private constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {}
-
-  static async to(databaseUrl: string): Promise<TcpProxy> {
-    const target = new URL(databaseUrl);
-    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-    await proxy.restore();
-    return proxy;
-  }
-
+export interface TcpProxy {
+  port: number;
   /** `databaseUrl` with its host and port replaced by the proxy's. */
-  url(databaseUrl: string): string {
-    const url = new URL(databaseUrl);
-    url.hostname = '127.0.0.1';
-    url.port = String(this.port);
-    return url.toString();
-  }
+  url(databaseUrl: string): string;
+  cut(): Promise<void>;
+  blackhole(): Promise<void>;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
 
-  async restore(): Promise<void> {
-    if (this.server) return;
-    const server = createServer((client) => {
-      const upstream = connect(this.targetPort, this.targetHost);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
+  const target = new URL(targetUrl);
+  const sockets = new Set<Socket>();
+  let swallowing = false;
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => undefined);
+    if (swallowing) return;
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => undefined);
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve((server.address() as net.AddressInfo).port);
+      });
     });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
+  const port = await listen(0);
+  const stopListening = () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+  return {
+    port,
+    url: (databaseUrl) => {
+      const url = new URL(databaseUrl);
+      url.hostname = '127.0.0.1';
+      url.port = String(port);
+      return url.toString();
+    },
+    cut: async () => {
+      const closing = stopListening();
+      for (const socket of sockets) socket.resetAndDestroy();
+      await closing;
+    },
+    blackhole: async () => {
+      swallowing = true;
+      for (const socket of sockets) socket.resetAndDestroy();
+    },
+    restore: async () => {
+      swallowing = false;
+      for (const socket of sockets) socket.destroy();
+      if (!server.listening) await listen(port);
+    },
+    close: async () => {
+      const closing = stopListening();
+      for (const socket of sockets) socket.destroy();
+      await closing;
+    },
+  };
 }

@@ -29,7 +29,7 @@ export interface TestApp {
   dataSource: DataSource;
   /** The app's own SqlExecutor. */
   db: SqlExecutor;
-  /** The test database itself (the app may reach it through `connectThrough`). */
+  /** The test database itself (the app may reach it through `connectVia`). */
   databaseUrl: string;
   tokens: TestTokens;
   close(): Promise<void>;
@@ -68,13 +68,13 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 /**
  * The real application on a fresh database, with ready-made tokens. The
  * scheduler is off unless asked for, so that rows stay as a test writes them.
- * `connectThrough` gives the app another URL for the same database (a proxy
- * the test can cut).
+ * `connectVia` rewrites the URL the application connects with (a proxy a
+ * test can cut); `databaseUrl` stays the database's own.
  */
-export async function createTestApp(options: { env?: Record<string, string>; connectThrough?: (databaseUrl: string) => Promise<string> } = {}): Promise<TestApp> {
+export async function createTestApp(options: { env?: Record<string, string>; connectVia?: (databaseUrl: string) => string } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = validateEnvironment({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', RATE_LIMIT_PER_MINUTE: '100000', ...options.env });
-  const app = await createApp({ config, databaseUrl: options.connectThrough ? await options.connectThrough(database.url) : database.url });
+  const app = await createApp({ config, databaseUrl: options.connectVia?.(database.url) ?? database.url });
   await app.init();
   const tokensService = app.get(TokensService);
   const make = async (role: 'admin' | 'member' | 'service' | 'metrics', workspaceIds?: string[]) =>

@@ -24,7 +24,8 @@ export async function createApp(options: AppModuleOptions): Promise<NestExpressA
     // Let start-up errors reach the caller (main prints a clear message; tests see the cause).
     abortOnError: false,
   });
-  app.enableShutdownHooks();
+  // On SIGTERM/SIGINT: shut down in order (scheduler, pools, the embedded PostgreSQL), then exit 0, as the worker does.
+  app.enableShutdownHooks([], { useProcessExit: true });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   // No ETag: API answers are no-store (see noStoreExceptUnder) and live, so

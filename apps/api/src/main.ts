@@ -2,7 +2,7 @@
 import { tracing } from './tracing';
 import 'reflect-metadata';
 import { TokensService } from '@app/auth';
-import { applyV8Tuning, ConfigValidationError, validateEnvironment } from '@app/common';
+import { applyV8Tuning, ConfigValidationError, createLogger, validateEnvironment } from '@app/common';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@app/database';
 import { createApp } from './create-app';
 import { DOCS_PATH } from './openapi';
@@ -14,10 +14,12 @@ async function main(): Promise<void> {
   let embedded: EmbeddedPostgresHandle | undefined;
   if (!config.DATABASE_URL) {
     process.stdout.write(`Starting embedded PostgreSQL (data in ${config.EMBEDDED_POSTGRES_DIR}, port ${config.EMBEDDED_POSTGRES_PORT})…\n`);
+    const logger = createLogger(config.LOG_LEVEL);
     embedded = await startEmbeddedPostgres({
       dataDir: config.EMBEDDED_POSTGRES_DIR,
       port: config.EMBEDDED_POSTGRES_PORT,
       database: 'cleanup_tasks',
+      logger: { log: (message) => logger.log(message, 'EmbeddedPostgres'), warn: (message) => logger.warn(message, 'EmbeddedPostgres') },
     });
   }
   const databaseUrl = config.DATABASE_URL ?? embedded!.url;
@@ -27,7 +29,10 @@ async function main(): Promise<void> {
     // The last spans (this shutdown's included) go out before the process ends.
     await tracing?.shutdown().catch(() => undefined);
   };
-  const app = await createApp({ config, databaseUrl, onShutdown });
+  const app = await createApp({ config, databaseUrl, onShutdown }).catch(async (error: unknown) => {
+    await embedded?.stop();
+    throw error;
+  });
   const { createdSecret } = await app.get(TokensService).ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_TOKEN);
   await app.listen(config.PORT, config.HOST);
 

@@ -1,5 +1,5 @@
 import type { Type } from '@nestjs/common';
-import { ConfigValidationError, validateEnvironment } from '@app/common';
+import { ConfigValidationError, createLogger, validateEnvironment } from '@app/common';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@app/database';
 import { MetricsListener } from '@app/observability';
 import { createWorker } from './create-worker';
@@ -28,7 +28,13 @@ export async function runWorker({ handlers, description, tracing }: RunWorkerOpt
     let embedded: EmbeddedPostgresHandle | undefined;
     if (!config.DATABASE_URL) {
       process.stdout.write(`Starting embedded PostgreSQL (data in ${config.EMBEDDED_POSTGRES_DIR}, port ${config.EMBEDDED_POSTGRES_PORT})…\n`);
-      embedded = await startEmbeddedPostgres({ dataDir: config.EMBEDDED_POSTGRES_DIR, port: config.EMBEDDED_POSTGRES_PORT, database: 'cleanup_tasks' });
+      const logger = createLogger(config.LOG_LEVEL);
+      embedded = await startEmbeddedPostgres({
+        dataDir: config.EMBEDDED_POSTGRES_DIR,
+        port: config.EMBEDDED_POSTGRES_PORT,
+        database: 'cleanup_tasks',
+        logger: { log: (message) => logger.log(message, 'EmbeddedPostgres'), warn: (message) => logger.warn(message, 'EmbeddedPostgres') },
+      });
     }
     const worker = await createWorker({
       config,
@@ -39,6 +45,9 @@ export async function runWorker({ handlers, description, tracing }: RunWorkerOpt
         // The last spans (the released attempts') go out before the process ends.
         await tracing?.shutdown().catch(() => undefined);
       },
+    }).catch(async (error: unknown) => {
+      await embedded?.stop();
+      throw error;
     });
     // SIGTERM/SIGINT: stop claiming, let handlers finish (SCHEDULER_SHUTDOWN_TIMEOUT_MS), release the rest, exit 0.
     worker.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

@@ -1,7 +1,8 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { ALLOWED_ROLES_KEY, describeRoles, IS_PUBLIC_KEY } from './auth.decorators';
+import { ALLOWED_ROLES_KEY, describeRoles, IS_PUBLIC_KEY, LAST_KNOWN_GOOD_KEY } from './auth.decorators';
+import { ACCEPTS_LAST_KNOWN_GOOD } from './bearer.strategy';
 import { API_ROLES, type Principal, type Role } from './principal';
 
 const MISSING_TOKEN = 'A valid bearer token is required: send `Authorization: Bearer <token>`.';
@@ -28,13 +29,21 @@ export class BearerAuthGuard extends AuthGuard('bearer') {
       throw new UnauthorizedException('Tokens are accepted only in the `Authorization: Bearer <token>` header, not as an `access_token` parameter.');
     }
     if (request.headers.authorization === undefined) throw new UnauthorizedException(MISSING_TOKEN);
+    if (this.reflector.getAllAndOverride<boolean>(LAST_KNOWN_GOOD_KEY, [context.getHandler(), context.getClass()])) {
+      (request as { [ACCEPTS_LAST_KNOWN_GOOD]?: boolean })[ACCEPTS_LAST_KNOWN_GOOD] = true;
+    }
     return super.canActivate(context);
   }
 
+  /**
+   * 401 only for a token that is missing, malformed, unknown or revoked. A
+   * token that could not be checked (the database is down: 503
+   * database-unavailable; no connection free: 503 busy) is the server's
+   * problem, not the client's: the error goes on to the problem filter.
+   */
   override handleRequest<TUser = Principal>(error: unknown, user: TUser | false): TUser {
-    if (error || !user) {
-      throw new UnauthorizedException(MISSING_TOKEN);
-    }
+    if (error) throw error;
+    if (!user) throw new UnauthorizedException(MISSING_TOKEN);
     return user;
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource, Repository } from 'typeorm';
-import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { AppConfig, asDatabaseUnavailable, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
 import { type Queryable, SqlExecutor } from '@app/database/sql-executor';
 import {
@@ -332,9 +332,9 @@ export class CleanupTasksRepository {
     let client: PoolClient;
     try {
       client = await this.listPool.connect();
-    } catch {
-      // Every list connection busy for the whole wait, or the database unreachable.
-      throw new ServiceBusyError(LIST_BUSY, 1);
+    } catch (error) {
+      // The database unreachable (503 database-unavailable), or every list connection busy for the whole wait.
+      throw asDatabaseUnavailable(error, this.db.availability) ?? new ServiceBusyError(LIST_BUSY, 1);
     }
     let rows: ListResultRow[];
     try {

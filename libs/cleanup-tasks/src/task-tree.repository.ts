@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { AppConfig, asDatabaseUnavailable, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { SqlExecutor } from '@app/database/sql-executor';
 import { QueryParameters, columnRef, composeSql } from '@app/query-dsl';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
@@ -123,8 +123,8 @@ export class TaskTreeRepository {
     let client: PoolClient;
     try {
       client = await this.treePool.connect();
-    } catch {
-      throw treeBusyError(this.config.TREE_POOL_SIZE);
+    } catch (error) {
+      throw asDatabaseUnavailable(error, this.db.availability) ?? treeBusyError(this.config.TREE_POOL_SIZE);
     }
     const [query, parameters] = taskTreeStatement(this.dataSource, rootId);
     try {

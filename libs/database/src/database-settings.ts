@@ -12,7 +12,8 @@ export interface DatabaseSettings {
   connectTimeoutMs: number;
 }
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** The default of DATABASE_CONNECT_TIMEOUT_MS. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * Session settings of every connection, sent as start-up options. Our
@@ -62,7 +63,7 @@ function sessionOptions(settings: Readonly<Record<string, string>>): string {
     .join(' ');
 }
 
-/** Settings for `url` with the defaults (pool of 20, the app's name, 10 s connect timeout) unless overridden. */
+/** Settings for `url` with the defaults (pool of 20, the app's name, 5 s connect timeout) unless overridden. */
 export function databaseSettingsFor(url: string, overrides: Partial<Omit<DatabaseSettings, 'url'>> = {}): DatabaseSettings {
   return Object.freeze({
     url,

@@ -1,4 +1,5 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { DATABASE_REACHABILITY } from '@app/common/errors/database-reachability';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from './data-source-options';
@@ -10,6 +11,8 @@ export interface DatabaseModuleOptions {
   url: string;
   poolSize: number;
   applicationName?: string;
+  /** Longest wait for a new or pooled connection (DATABASE_CONNECT_TIMEOUT_MS); default DEFAULT_CONNECT_TIMEOUT_MS. */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -22,7 +25,11 @@ export interface DatabaseModuleOptions {
 @Module({})
 export class DatabaseModule {
   static forRoot(options: DatabaseModuleOptions): DynamicModule {
-    const settings = databaseSettingsFor(options.url, { poolSize: options.poolSize, applicationName: options.applicationName });
+    const settings = databaseSettingsFor(options.url, {
+      poolSize: options.poolSize,
+      applicationName: options.applicationName,
+      connectTimeoutMs: options.connectTimeoutMs,
+    });
     return {
       module: DatabaseModule,
       global: true,
@@ -47,8 +54,10 @@ export class DatabaseModule {
         { provide: DATABASE_SETTINGS, useValue: settings },
         // After the DataSource: nobody runs SQL before the migrations are applied.
         { provide: SqlExecutor, useFactory: (s: DatabaseSettings) => new SqlExecutor(s), inject: [DATABASE_SETTINGS, getDataSourceToken()] },
+        // What the error filter asks to tell "busy" from "down".
+        { provide: DATABASE_REACHABILITY, useFactory: (db: SqlExecutor) => db.availability, inject: [SqlExecutor] },
       ],
-      exports: [DATABASE_SETTINGS, SqlExecutor],
+      exports: [DATABASE_SETTINGS, SqlExecutor, DATABASE_REACHABILITY],
     };
   }
 }

@@ -24,7 +24,10 @@ export interface ClaimedTask {
 export interface TaskContext {
   /**
    * Aborted when this worker lost the lease (another worker may run the task
-   * now) or shuts down past its timeout. Long handlers should pass it on.
+   * now), could not renew it for half a lease (the database is unreachable;
+   * the task runs again once it is back), or shuts down past its timeout.
+   * Long handlers should pass it on and stop promptly: a handler that
+   * outlives its lease may run beside the next holder.
    */
   signal: AbortSignal;
   workerId: string;

@@ -136,6 +136,18 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       expect(await task(id)).toMatchObject({ status: 'pending', locked_by: null, attempts: 1, attempts_base: 1 });
       expect((await claimAll()).map((t) => t.id)).toEqual([id]);
     });
+
+    it('after an outage, releases the leases a worker holds but is not running (a claim whose answer was lost), and only those', async () => {
+      await insertTasks(dataSource, [{}, {}]);
+      const [running, lostAnswer] = (await claimAll()).map((claimed) => claimed.id);
+      await insertTasks(dataSource, [{}]);
+      const [others] = (await sut.claimDueTasks(OTHER, 10, LEASE_MS)).map((claimed) => claimed.id);
+
+      expect(await sut.releaseStrayLeases(WORKER, [running])).toEqual([lostAnswer]);
+      expect(await task(lostAnswer)).toMatchObject({ status: 'pending', locked_by: null, attempts: 1, attempts_base: 1 });
+      expect(await task(running)).toMatchObject({ status: 'in_progress', locked_by: WORKER });
+      expect(await task(others)).toMatchObject({ status: 'in_progress', locked_by: OTHER });
+    });
   });
 
   describe('children and parent resolution (TaskSettlement)', () => {
@@ -287,7 +299,7 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       await dataSource.query(`UPDATE cleanup_tasks SET attempts = 2 WHERE id = $1`, [expiredB]);
 
       const metrics = new MetricsRegistry();
-      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, new SchedulerTelemetry(metrics));
+      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, new SchedulerTelemetry(metrics), db);
       expect(await sweeper.sweep()).toEqual({ skipped: false, requeued: 1, failed: 1 });
       const counted = async (name: string) => (await metrics.values()).find((metric) => metric.name === name)!.values.filter((value) => value.value > 0);
       expect(await counted('cleanup_lease_reclaims_total')).toEqual([expect.objectContaining({ value: 2 })]);
@@ -303,8 +315,28 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       expect(await task(parent)).toMatchObject({ status: 'failed', last_error: expect.stringContaining(`child task ${expiredB} (delete_app c) failed: lease expired`) });
     });
 
+    it('takes no lease away within a lease of the database coming back after an outage (living workers renew or release their own)', async () => {
+      await insertTasks(dataSource, [{}]);
+      await sut.claimDueTasks('worker-through-outage', 10, LEASE_MS);
+      await dataSource.query(`UPDATE cleanup_tasks SET locked_until = now() - interval '1 second'`);
+      const executor = new SqlExecutor(databaseSettingsFor(database.url, { poolSize: 2 }));
+      try {
+        const sweeper = new StaleLeaseSweeper(settings({ leaseMs: 60_000 }), new TaskQueueRepository(executor), settlement, new SchedulerTelemetry(new MetricsRegistry()), executor);
+        executor.availability.failed(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+        expect(await sweeper.sweep()).toEqual({ skipped: true, requeued: 0, failed: 0 });
+        executor.availability.succeeded();
+        expect(await sweeper.sweep()).toEqual({ skipped: true, requeued: 0, failed: 0 });
+        expect((await task((await dataSource.query('SELECT id FROM cleanup_tasks'))[0].id)).locked_by).toBe('worker-through-outage');
+
+        const later = new StaleLeaseSweeper(settings({ leaseMs: 0 }), new TaskQueueRepository(executor), settlement, new SchedulerTelemetry(new MetricsRegistry()), executor);
+        expect(await later.sweep()).toEqual({ skipped: false, requeued: 1, failed: 0 });
+      } finally {
+        await executor.onApplicationShutdown();
+      }
+    });
+
     it('runs a sweep in one process at a time (advisory lock)', async () => {
-      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, new SchedulerTelemetry(new MetricsRegistry()));
+      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, new SchedulerTelemetry(new MetricsRegistry()), db);
       const holder = await sut.withTryAdvisoryLock(ADVISORY_LOCKS.staleLeaseSweep, async () => sweeper.sweep());
       expect(holder).toEqual({ acquired: true, result: { skipped: true, requeued: 0, failed: 0 } });
       expect((await sweeper.sweep()).skipped).toBe(false);

@@ -359,9 +359,10 @@ export class TaskQueueRepository {
   }
 
   /**
-   * Graceful shutdown: hands leased tasks back, due at once. The interrupted
-   * attempt still counts in `attempts` (it started) but not against the
-   * budget (`attempts_base` moves with it): a deploy is not the task's fault.
+   * Hands leased tasks back, due at once: on graceful shutdown, and for
+   * attempts a database outage cut off. The interrupted attempt still counts
+   * in `attempts` (it started) but not against the budget (`attempts_base`
+   * moves with it): a deploy or an outage is not the task's fault.
    */
   async releaseLeases(workerId: string, ids: readonly string[]): Promise<string[]> {
     const { rows } = await this.db.query<{ id: string }>(
@@ -371,6 +372,27 @@ export class TaskQueueRepository {
         WHERE id = ANY($2) AND locked_by = $1 AND status = 'in_progress'
        RETURNING id`,
       [workerId, ids],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * After a database outage: hands back, as releaseLeases does, the tasks
+   * this worker leases but is not running (`running`). A claim whose answer
+   * was lost with the connection leased tasks this worker never heard of;
+   * without this they would wait for their lease to expire. Reads the
+   * in-progress entries of cleanup_tasks_lease_idx (the running tasks of all
+   * workers: few).
+   */
+  async releaseStrayLeases(workerId: string, running: readonly string[]): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `UPDATE cleanup_tasks
+          SET status = 'pending', run_at = now(), locked_by = NULL, locked_until = NULL,
+              attempts_base = LEAST(attempts_base + 1, attempts), updated_at = now()
+        WHERE locked_by = $1 AND status = 'in_progress' AND NOT awaiting_children AND locked_until IS NOT NULL
+          AND NOT (id = ANY($2))
+       RETURNING id`,
+      [workerId, running],
     );
     return rows.map((row) => row.id);
   }

@@ -10,7 +10,8 @@ export class MetricsController {
   constructor(private readonly registry: MetricsRegistry) {}
 
   @Get()
-  @Authenticated({ roles: METRICS_ROLES })
+  // A scrape during an outage is when /metrics matters most: a token this process checked before is trusted (AUTH_OUTAGE_GRACE_MS).
+  @Authenticated({ roles: METRICS_ROLES, lastKnownGood: true })
   @ApiOperation({
     summary: 'Prometheus metrics',
     description:
