@@ -97,7 +97,7 @@ describe('Through PgBouncer in transaction pooling mode', () => {
       const pooledUrl = bouncer.urlFor(database.url);
       sut = await createTestApp({
         database,
-        databaseUrl: pooledUrl,
+        connectVia: (url) => bouncer.urlFor(url),
         env: {
           DATABASE_URL: pooledUrl,
           DATABASE_DIRECT_URL: database.url,

@@ -28,11 +28,14 @@ describe('Swagger UI [/api/docs] in a real browser', () => {
     expect(response.status).toBe(200);
     expect(response.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(Object.keys(response.body.paths)).toEqual(
-      expect.arrayContaining(['/api/cleanup-tasks/{id}', '/api/cleanup-tasks', '/api/tokens', '/api/tokens/{id}', '/api/webhooks', '/api/webhooks/{id}/rotate-secret', '/health/live', '/health/ready']),
+      expect.arrayContaining(['/api/cleanup-tasks/{id}', '/api/cleanup-tasks', '/api/tokens', '/api/tokens/{id}', '/api/webhooks', '/api/webhooks/{id}/rotate-secret', '/health/live', '/health/ready', '/metrics']),
     );
     const getById = response.body.paths['/api/cleanup-tasks/{id}'].get;
     expect(getById.security).toEqual([{ bearer: [] }]);
-    expect(Object.keys(getById.responses).sort()).toEqual(['200', '400', '401', '404', '429']);
+    // 403: a metrics token reads /metrics only.
+    expect(Object.keys(getById.responses).sort()).toEqual(['200', '400', '401', '403', '404', '429', '503']);
+    expect(getById.responses['503'].content['application/problem+json'].example).toMatchObject({ status: 503, code: 'database-unavailable' });
+    expect(response.body.paths['/metrics'].get.responses['200'].content).toHaveProperty(['text/plain; version=0.0.4; charset=utf-8']);
     expect(getById.responses['404'].content['application/problem+json']).toBeDefined();
   });
 

@@ -18,6 +18,8 @@ export interface TestTokens {
   revoked: string;
   /** A service token (enqueues, reads all). */
   service: string;
+  /** A metrics token (reads /metrics, nothing else). */
+  metrics: string;
 }
 
 export interface TestApp {
@@ -27,6 +29,7 @@ export interface TestApp {
   dataSource: DataSource;
   /** The app's own SqlExecutor. */
   db: SqlExecutor;
+  /** The test database itself (the app may reach it through `connectVia`). */
   databaseUrl: string;
   tokens: TestTokens;
   close(): Promise<void>;
@@ -74,21 +77,23 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** The database (dropped on close); default a fresh clone of the template. */
   database?: TestDatabase;
-  /** What the app connects to (a pooler in front of `database`); default `database.url`. */
-  databaseUrl?: string;
+  /** Rewrites the URL the application connects with (a proxy a test can cut, a pooler). */
+  connectVia?: (databaseUrl: string) => string;
 }
 
 /**
  * The real application on a fresh database, with ready-made tokens. The
  * scheduler is off unless asked for, so that rows stay as a test writes them.
+ * `connectVia` rewrites the URL the application connects with (a proxy a
+ * test can cut); `databaseUrl` stays the database's own.
  */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
   const config = validateEnvironment({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', RATE_LIMIT_PER_MINUTE: '100000', ...options.env });
-  const app = await createApp({ config, databaseUrl: options.databaseUrl ?? database.url });
+  const app = await createApp({ config, databaseUrl: options.connectVia?.(database.url) ?? database.url });
   await app.init();
   const tokensService = app.get(TokensService);
-  const make = async (role: 'admin' | 'member' | 'service', workspaceIds?: string[]) =>
+  const make = async (role: 'admin' | 'member' | 'service' | 'metrics', workspaceIds?: string[]) =>
     (await tokensService.create({ name: `test ${role}`, role, workspaceIds })).secret;
   const revoked = await tokensService.create({ name: 'revoked admin', role: 'admin' });
   await tokensService.revoke(revoked.token.id);
@@ -98,6 +103,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     otherMember: await make('member', ['ws_gamma']),
     revoked: revoked.secret,
     service: await make('service'),
+    metrics: await make('metrics'),
   };
   return {
     app,

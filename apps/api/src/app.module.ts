@@ -6,6 +6,7 @@ import { AuthModule } from '@app/auth';
 import { CleanupTasksModule } from '@app/cleanup-tasks';
 import { AppConfig, AppConfigModule, createValidationPipe, ProblemDetailsFilter, ShutdownCallback } from '@app/common';
 import { DatabaseModule } from '@app/database';
+import { MetricsEndpointModule, ObservabilityModule } from '@app/observability';
 import { ResourcesModule } from '@app/resources';
 import { SchedulerModule } from '@app/scheduler';
 import { WebhookDeliveryModule, WebhooksModule } from '@app/webhooks';
@@ -29,12 +30,15 @@ export class AppModule {
         DatabaseModule.forRoot({
           url: databaseUrl,
           poolSize: config.DATABASE_POOL_SIZE,
+          connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
           directUrl: config.DATABASE_DIRECT_URL,
           readUrl: config.DATABASE_READ_URL,
           readReplicaMaxLagMs: config.READ_REPLICA_MAX_LAG_MS,
         }),
         // Runs every @Interval/@Cron/@Timeout job of the modules below (the counters' compaction, the scheduler's sweeps).
         ScheduleModule.forRoot(),
+        ObservabilityModule,
+        MetricsEndpointModule,
         TerminusModule,
         AuthModule,
         CleanupTasksModule,

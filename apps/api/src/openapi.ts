@@ -18,6 +18,11 @@ makes more. A \`member\` token sees only the tasks of its workspaces; other task
 
 **Errors** are RFC 9457 \`application/problem+json\` documents with a stable \`code\`; validation
 problems list each invalid input under \`errors[]\` with its path.
+
+**Outages.** While PostgreSQL is unreachable, restarting or in recovery, every operation that needs it
+answers 503 \`database-unavailable\` with \`Retry-After\` (never 401: a token that could not be checked
+is not a bad token). Send the request again after that many seconds; an enqueue with the same
+\`sourceEventId\` is not duplicated.
 `.trim();
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { AppConfig, asDatabaseUnavailable, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
 import { MAIN_READ_POOL, ReadCheckoutError, ReadRouting, type ReadPool } from '@app/database/read-routing';
-import { SqlExecutor } from '@app/database/sql-executor';
+import { type Queryable, SqlExecutor } from '@app/database/sql-executor';
 import {
   QueryParameters,
   columnRef,
@@ -20,7 +20,7 @@ import {
   type ProbeName,
 } from '@app/query-dsl';
 import { CleanupTask } from './cleanup-task.entity';
-import type { ResourceType } from './cleanup-task.enums';
+import type { ResourceType, TaskStatus } from './cleanup-task.enums';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
 import type { WorkspaceScope } from './task-scope';
 import { TASK_CONTRACT_COLUMNS, taskContractJson } from './task-columns';
@@ -32,6 +32,8 @@ export interface NewRootTask {
   workspaceId: string;
   sourceEventId: string | null;
   metadata: Record<string, unknown>;
+  /** The enqueuing request's W3C traceparent (tracing on), for the attempts to join its trace. */
+  traceParent: string | null;
 }
 
 /** What to list: the validated DSL pieces of one `GET /api/cleanup-tasks` request. */
@@ -336,8 +338,8 @@ export class CleanupTasksRepository {
     try {
       ({ rows } = await this.reads.read(this.listReads, (db) => db.query<ListResultRow>({ text: statement.query, values: statement.parameters })));
     } catch (error) {
-      // Every list connection busy for the whole wait, or the database unreachable.
-      if (error instanceof ReadCheckoutError) throw new ServiceBusyError(LIST_BUSY, 1);
+      // The database unreachable (503 database-unavailable), or every list connection busy for the whole wait.
+      if (error instanceof ReadCheckoutError) throw asDatabaseUnavailable(error.cause, this.db.availability) ?? new ServiceBusyError(LIST_BUSY, 1);
       if (isQueryCanceled(error)) throw new QueryTimeoutError(this.config.LIST_QUERY_TIMEOUT_MS, NARROW_THE_QUERY);
       throw error;
     }
@@ -379,6 +381,23 @@ export class CleanupTasksRepository {
   }
 
   /**
+   * Tasks per (resource type, status), table-wide (the metrics), from the
+   * counters in one snapshot: a sum over one row per (workspace, type,
+   * status) that has tasks, plus a few seconds of deltas. It grows with the
+   * number of workspaces, not of tasks.
+   */
+  async countByTypeAndStatus(db: Queryable = this.db): Promise<{ resourceType: ResourceType; status: TaskStatus; count: number }[]> {
+    const { rows } = await db.query<{ resource_type: ResourceType; status: TaskStatus; n: string }>(
+      `SELECT resource_type, status, sum(n) AS n
+         FROM (SELECT resource_type, status, n FROM cleanup_task_counts
+               UNION ALL
+               SELECT resource_type, status, n FROM cleanup_task_count_deltas) AS counters
+        GROUP BY 1, 2`,
+    );
+    return rows.map((row) => ({ resourceType: row.resource_type, status: row.status, count: Number(row.n) }));
+  }
+
+  /**
    * The task as the API's JSON text (built by PostgreSQL, as for the list and
    * the tree), if it exists and lies inside the scope: from the read replica
    * when there is a healthy one, and from the primary when the replica does
@@ -414,12 +433,12 @@ export class CleanupTasksRepository {
    */
   async insertRootIdempotent(task: NewRootTask): Promise<{ id: string; created: boolean; sameRequest: boolean }> {
     const { rows: inserted } = await this.db.query<{ id: string }>(
-      `INSERT INTO cleanup_tasks (id, workspace_id, source_event_id, resource_type, resource_id, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO cleanup_tasks (id, workspace_id, source_event_id, resource_type, resource_id, metadata, trace_parent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (source_event_id, resource_type, resource_id) WHERE parent_id IS NULL AND source_event_id IS NOT NULL
        DO NOTHING
        RETURNING id`,
-      [task.id, task.workspaceId, task.sourceEventId, task.resourceType, task.resourceId, JSON.stringify(task.metadata)],
+      [task.id, task.workspaceId, task.sourceEventId, task.resourceType, task.resourceId, JSON.stringify(task.metadata), task.traceParent],
     );
     if (inserted.length > 0) return { id: inserted[0].id, created: true, sameRequest: true };
     const { rows: existing } = await this.db.query<{ id: string; same: boolean }>(

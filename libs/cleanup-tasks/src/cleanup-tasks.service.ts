@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConflictError, newId, ResourceNotFoundError, ValidationFailedError, type FieldError } from '@app/common';
+import { currentTraceParent } from '@app/observability/tracing/trace-context';
 import {
   CursorCodec,
   QueryDslError,
@@ -184,6 +185,7 @@ export class CleanupTasksService {
       workspaceId: input.workspaceId,
       sourceEventId: input.sourceEventId ?? null,
       metadata: input.metadata ?? {},
+      traceParent: currentTraceParent(),
     });
     if (!sameRequest) throw idempotencyConflict(id);
     return { id, created };

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { AppConfig, asDatabaseUnavailable, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { ReadCheckoutError, ReadRouting, type ReadPool } from '@app/database/read-routing';
+import { SqlExecutor } from '@app/database/sql-executor';
 import type { SqlSession } from '@app/database/sql-pool';
 import { QueryParameters, columnRef, composeSql } from '@app/query-dsl';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
@@ -101,6 +102,7 @@ export const TREE_TOO_LARGE = 'The tree is too large to read within the limit; r
 export class TaskTreeRepository {
   constructor(
     private readonly reads: ReadRouting,
+    private readonly db: SqlExecutor,
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
   ) {}
@@ -140,7 +142,7 @@ export class TaskTreeRepository {
         missed: (opened) => opened.first.length === 0,
       });
     } catch (error) {
-      if (error instanceof ReadCheckoutError) throw treeBusyError(this.config.TREE_POOL_SIZE);
+      if (error instanceof ReadCheckoutError) throw asDatabaseUnavailable(error.cause, this.db.availability) ?? treeBusyError(this.config.TREE_POOL_SIZE);
       throw isQueryCanceled(error) ? new QueryTimeoutError(timeoutMs, TREE_TOO_LARGE) : error;
     }
     if (cursor.first.length > 0) return cursor;

@@ -13,4 +13,5 @@ export * from './runtime/v8-tuning';
 export * from './validation/storable';
 export * from './validation/storable.decorators';
 export * from './errors/sql-state';
+export * from './errors/database-reachability';
 export * from './runtime/shutdown-callback';

@@ -24,7 +24,8 @@ export interface DatabaseSettings {
   connectTimeoutMs: number;
 }
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** The default of DATABASE_CONNECT_TIMEOUT_MS. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * Session settings of every connection. Our sessions plan for SSD storage
@@ -123,7 +124,7 @@ export interface DatabaseSettingsOverrides extends Partial<Omit<DatabaseSettings
   pooled?: boolean;
 }
 
-/** Settings for `url` with the defaults (pool of 20, the app's name, 10 s connect timeout, direct) unless overridden. */
+/** Settings for `url` with the defaults (pool of 20, the app's name, 5 s connect timeout, direct) unless overridden. */
 export function databaseSettingsFor(url: string, overrides: DatabaseSettingsOverrides = {}): DatabaseSettings {
   const directUrl = overrides.directUrl ?? url;
   return Object.freeze({

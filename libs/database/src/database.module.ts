@@ -1,4 +1,5 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { DATABASE_REACHABILITY } from '@app/common/errors/database-reachability';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from './data-source-options';
@@ -11,6 +12,8 @@ export interface DatabaseModuleOptions {
   url: string;
   poolSize: number;
   applicationName?: string;
+  /** Longest wait for a new or pooled connection (DATABASE_CONNECT_TIMEOUT_MS); default DEFAULT_CONNECT_TIMEOUT_MS. */
+  connectTimeoutMs?: number;
   /** DATABASE_DIRECT_URL: set when `url` goes through a transaction pooler (PgBouncer). */
   directUrl?: string;
   /** DATABASE_READ_URL: a streaming replica for reads that may be a little stale. */
@@ -32,11 +35,21 @@ export const DEFAULT_READ_REPLICA_MAX_LAG_MS = 5000;
 @Module({})
 export class DatabaseModule {
   static forRoot(options: DatabaseModuleOptions): DynamicModule {
-    const settings = databaseSettingsFor(options.url, { poolSize: options.poolSize, applicationName: options.applicationName, directUrl: options.directUrl });
+    const settings = databaseSettingsFor(options.url, {
+      poolSize: options.poolSize,
+      applicationName: options.applicationName,
+      connectTimeoutMs: options.connectTimeoutMs,
+      directUrl: options.directUrl,
+    });
     // The replica goes through the same kind of pooler as the primary, if any (pooled rules are safe on a direct connection too).
     const replica = options.readUrl
       ? {
-          database: databaseSettingsFor(options.readUrl, { poolSize: settings.poolSize, applicationName: settings.applicationName, pooled: settings.pooled }),
+          database: databaseSettingsFor(options.readUrl, {
+            poolSize: settings.poolSize,
+            applicationName: settings.applicationName,
+            connectTimeoutMs: settings.connectTimeoutMs,
+            pooled: settings.pooled,
+          }),
           maxLagMs: options.readReplicaMaxLagMs ?? DEFAULT_READ_REPLICA_MAX_LAG_MS,
         }
       : undefined;
@@ -66,8 +79,10 @@ export class DatabaseModule {
         // After the DataSource: nobody runs SQL before the migrations are applied.
         { provide: SqlExecutor, useFactory: (s: DatabaseSettings) => new SqlExecutor(s), inject: [DATABASE_SETTINGS, getDataSourceToken()] },
         { provide: ReadRouting, useFactory: (db: SqlExecutor) => new ReadRouting(db, replica), inject: [SqlExecutor] },
+        // What the error filter asks to tell "busy" from "down".
+        { provide: DATABASE_REACHABILITY, useFactory: (db: SqlExecutor) => db.availability, inject: [SqlExecutor] },
       ],
-      exports: [DATABASE_SETTINGS, SqlExecutor, ReadRouting],
+      exports: [DATABASE_SETTINGS, SqlExecutor, ReadRouting, DATABASE_REACHABILITY],
     };
   }
 }

@@ -127,6 +127,7 @@ describe('SqlExecutor behind a transaction pooler', () => {
     } finally {
       await session.close();
     }
+    expect((await sut.sidePool('probe', { max: 1 }).query(SETTINGS)).rows).toEqual([{ timeout: '50ms', name: 'cleanup-tasks-probe', cost: '1.1' }]);
     const bare = await sut.sidePool('probe', { max: 1 }).pool.query(SETTINGS);
     expect(bare.rows).toEqual([{ timeout: '0', name: 'cleanup-tasks-probe', cost: '4' }]);
   });

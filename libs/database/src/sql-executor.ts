@@ -160,6 +160,11 @@ export class SqlExecutor implements OnApplicationShutdown {
     const pool = new pg.Pool(poolConfig(settings, shape));
     // An idle connection's error (the server restarted) only drops that connection.
     pool.on('error', () => undefined);
+    // A checked-out connection that breaks (the server stopped mid-transaction, or
+    // while a tree download waits for its reader) emits 'error' too, with no pool
+    // listener attached while it is out: unheard, that would end the process.
+    // Its holder learns of it from its next query, which fails.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     // Every checkout (pool.query checks out too) tells whether the server was reachable.
     const connect = pool.connect.bind(pool) as (callback?: (error: Error | undefined, client?: PoolClient, done?: () => void) => void) => unknown;
     const availability = this.availability;

@@ -31,6 +31,20 @@ export class SqlPool {
     return new SqlSession(await this.pool.connect(), this.prelude, this.perStatement);
   }
 
+  /** One statement on a connection of this pool, with its settings (SqlSession.query); the connection goes back afterwards. */
+  async query<R extends QueryResultRow = QueryResultRow>(statement: string | QueryConfig, values?: unknown[]): Promise<QueryResult<R>> {
+    const session = await this.connect();
+    let result: QueryResult<R>;
+    try {
+      result = await session.query<R>(statement, values);
+    } catch (error) {
+      await session.close(error);
+      throw error;
+    }
+    await session.close();
+    return result;
+  }
+
   /** `BEGIN <mode>` with this pool's settings, one message. */
   beginStatement(mode = ''): string {
     return beginStatement(mode, this.prelude);

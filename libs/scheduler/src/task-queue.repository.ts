@@ -36,9 +36,19 @@ interface ClaimRow {
   metadata: Record<string, unknown>;
   attempts: number;
   attempts_base: number;
+  run_at: Date;
+  trace_parent: string | null;
 }
 
-const RETURNING_CLAIMED = `t.id, t.parent_id, t.workspace_id, t.source_event_id, t.resource_type, t.resource_id, t.metadata, t.attempts, t.attempts_base`;
+/** The due queue's backlog, for the metrics: see readyQueueStats. */
+export interface ReadyQueueStats {
+  /** Pending tasks due now, counted up to the cap. */
+  ready: number;
+  /** How long the earliest-due of them has been due (0 when none): the queue's lag. */
+  oldestAgeSeconds: number;
+}
+
+const RETURNING_CLAIMED = `t.id, t.parent_id, t.workspace_id, t.source_event_id, t.resource_type, t.resource_id, t.metadata, t.attempts, t.attempts_base, t.run_at, t.trace_parent`;
 
 /**
  * The queue's SQL, by hand, one method per statement. The worker, the
@@ -108,6 +118,22 @@ export class TaskQueueRepository {
     });
     const ms = rows[0]?.ms;
     return ms === null || ms === undefined ? null : Math.max(0, ms);
+  }
+
+  /**
+   * The backlog of due tasks (metrics, at most every few seconds), in one
+   * snapshot. Both parts walk cleanup_tasks_due_idx (run_at WHERE pending)
+   * from its start over due entries only: the count stops at `cap` entries
+   * (LIMIT inside the count), however large the backlog; min(run_at) reads
+   * the first entry. Neither grows with the table.
+   */
+  async readyQueueStats(cap: number, db: Queryable = this.db): Promise<ReadyQueueStats> {
+    const { rows } = await db.query<{ ready: number; oldest_age_seconds: number }>(
+      `SELECT (SELECT count(*) FROM (SELECT 1 FROM cleanup_tasks WHERE status = 'pending' AND run_at <= now() LIMIT $1) AS due)::int AS ready,
+              coalesce(EXTRACT(EPOCH FROM now() - (SELECT min(run_at) FROM cleanup_tasks WHERE status = 'pending' AND run_at <= now())), 0)::float8 AS oldest_age_seconds`,
+      [cap],
+    );
+    return { ready: rows[0].ready, oldestAgeSeconds: Math.max(0, rows[0].oldest_age_seconds) };
   }
 
   /**
@@ -333,9 +359,10 @@ export class TaskQueueRepository {
   }
 
   /**
-   * Graceful shutdown: hands leased tasks back, due at once. The interrupted
-   * attempt still counts in `attempts` (it started) but not against the
-   * budget (`attempts_base` moves with it): a deploy is not the task's fault.
+   * Hands leased tasks back, due at once: on graceful shutdown, and for
+   * attempts a database outage cut off. The interrupted attempt still counts
+   * in `attempts` (it started) but not against the budget (`attempts_base`
+   * moves with it): a deploy or an outage is not the task's fault.
    */
   async releaseLeases(workerId: string, ids: readonly string[]): Promise<string[]> {
     const { rows } = await this.db.query<{ id: string }>(
@@ -345,6 +372,27 @@ export class TaskQueueRepository {
         WHERE id = ANY($2) AND locked_by = $1 AND status = 'in_progress'
        RETURNING id`,
       [workerId, ids],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * After a database outage: hands back, as releaseLeases does, the tasks
+   * this worker leases but is not running (`running`). A claim whose answer
+   * was lost with the connection leased tasks this worker never heard of;
+   * without this they would wait for their lease to expire. Reads the
+   * in-progress entries of cleanup_tasks_lease_idx (the running tasks of all
+   * workers: few).
+   */
+  async releaseStrayLeases(workerId: string, running: readonly string[]): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `UPDATE cleanup_tasks
+          SET status = 'pending', run_at = now(), locked_by = NULL, locked_until = NULL,
+              attempts_base = LEAST(attempts_base + 1, attempts), updated_at = now()
+        WHERE locked_by = $1 AND status = 'in_progress' AND NOT awaiting_children AND locked_until IS NOT NULL
+          AND NOT (id = ANY($2))
+       RETURNING id`,
+      [workerId, running],
     );
     return rows.map((row) => row.id);
   }
@@ -367,17 +415,17 @@ export class TaskQueueRepository {
    * must not loop forever). The WHERE repeats the expiry test, so a worker
    * whose heartbeat came in since findExpiredLeases keeps its task.
    */
-  async expireLease(id: string, maxAttempts: number, db: Queryable = this.db): Promise<(TaskRef & { status: TaskStatus }) | null> {
-    const { rows } = await db.query<{ id: string; parent_id: string | null; status: TaskStatus }>(
+  async expireLease(id: string, maxAttempts: number, db: Queryable = this.db): Promise<(TaskRef & { status: TaskStatus; resourceType: ResourceType }) | null> {
+    const { rows } = await db.query<{ id: string; parent_id: string | null; status: TaskStatus; resource_type: ResourceType }>(
       `UPDATE cleanup_tasks
           SET status = CASE WHEN attempts - attempts_base >= $2 THEN 'failed' ELSE 'pending' END,
               last_error = 'lease expired: worker ' || coalesce(locked_by, '?') || ' stopped renewing it (crashed or stalled)',
               run_at = now(), locked_by = NULL, locked_until = NULL, updated_at = now()
         WHERE id = $1 AND status = 'in_progress' AND NOT awaiting_children AND locked_until < now()
-       RETURNING id, parent_id, status`,
+       RETURNING id, parent_id, status, resource_type`,
       [id, maxAttempts],
     );
-    return rows[0] ? { id: rows[0].id, parentId: rows[0].parent_id, status: rows[0].status } : null;
+    return rows[0] ? { id: rows[0].id, parentId: rows[0].parent_id, status: rows[0].status, resourceType: rows[0].resource_type } : null;
   }
 
   /**
@@ -443,6 +491,8 @@ function toClaimedTask(row: ClaimRow): ClaimedTask {
     metadata: row.metadata,
     attempts: row.attempts,
     attemptsBase: row.attempts_base,
+    runAt: row.run_at,
+    traceParent: row.trace_parent,
   };
 }
 

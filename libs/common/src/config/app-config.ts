@@ -112,6 +112,41 @@ export class AppConfig {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
   AUTH_CACHE_TTL_MS: number = 5000;
 
+  /**
+   * While the database cannot be reached, routes that need nothing else from
+   * it (`/metrics`) accept a token this process checked successfully within
+   * this time (its last known good state); everything else answers 503
+   * `database-unavailable`. 0: none.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(86_400_000)
+  AUTH_OUTAGE_GRACE_MS: number = 3_600_000;
+
+  /**
+   * Longest a database call waits to open a connection or for a pooled one
+   * to come free; beyond it the request answers 503 (`database-unavailable`
+   * while the database is down, else `busy`). A refused or reset connection
+   * fails at once; this bounds a server that does not answer at all.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120_000)
+  DATABASE_CONNECT_TIMEOUT_MS: number = 5000;
+
+  // --- Observability ---
+
+  /**
+   * The worker's `GET /metrics` listener (on HOST): unset → none (the API
+   * serves /metrics on PORT and ignores this). 0: any free port.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  METRICS_PORT?: number;
+
+  /** OTLP collector (base URL, `/v1/traces` is appended): set → traces are exported; unset → tracing is off. */
+  @IsOptional() @IsString() @Matches(/^https?:\/\/\S+$/, { message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL' })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  /** `service.name` of the exported spans; unset → cleanup-tasks-api or cleanup-tasks-worker. */
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
+  OTEL_SERVICE_NAME?: string;
+
   // --- Scheduler (read only where SCHEDULER_ENABLED) ---
 
   /** Handlers running at once in this process. */
@@ -196,6 +231,8 @@ export const CONFIG_KEYS = [
   'EMBEDDED_POSTGRES_PORT', 'SCHEDULER_ENABLED',
   'BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_POOL_SIZE', 'LIST_QUERY_TIMEOUT_MS',
   'LIST_POOL_SIZE', 'TREE_QUERY_TIMEOUT_MS', 'TREE_POOL_SIZE', 'STREAM_STALL_TIMEOUT_MS', 'AUTH_CACHE_TTL_MS',
+  'METRICS_PORT', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME',
+  'AUTH_OUTAGE_GRACE_MS', 'DATABASE_CONNECT_TIMEOUT_MS',
   'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',
   'SCHEDULER_BACKOFF_MAX_MS', 'SCHEDULER_POLL_INTERVAL_MS', 'SCHEDULER_SHUTDOWN_TIMEOUT_MS', 'RETENTION_ENABLED', 'RETENTION_DAYS',
   'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETENTION_DAYS', 'WEBHOOKS_ALLOW_PRIVATE_TARGETS', 'WEBHOOK_SECRETS_KEY', 'WEBHOOK_CONCURRENCY',

@@ -50,4 +50,12 @@ export class ProblemDetailsDto {
     example: { database: 'up', migrations: 'down' },
   })
   checks?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: 'Why each readiness check that is down is (503 from `/health/ready` only), e.g. `unreachable: ECONNREFUSED` or `migrations pending`.',
+    example: { database: 'unreachable: ECONNREFUSED' },
+  })
+  reasons?: Record<string, string>;
 }

@@ -4,7 +4,19 @@ import { ListQuerySupport1764403300000 } from './1764403300000-list-query-suppor
 import { SchedulerQueue1764489600000 } from './1764489600000-scheduler-queue';
 import { ReferenceResources1764576000000 } from './1764576000000-reference-resources';
 import { ResourceIdIndex1764806400000 } from './1764806400000-resource-id-index';
+import { MetricsRole1764900000000 } from './1764900000000-metrics-role';
+import { TaskTraceParent1764900001000 } from './1764900001000-task-trace-parent';
 import { Webhooks1764910000000 } from './1764910000000-webhooks';
 
 /** Every migration in order, listed explicitly. */
-export const MIGRATIONS = [InitialSchema1764403200000, ServiceRole1764403250000, ListQuerySupport1764403300000, SchedulerQueue1764489600000, ReferenceResources1764576000000, ResourceIdIndex1764806400000, Webhooks1764910000000];
+export const MIGRATIONS = [
+  InitialSchema1764403200000,
+  ServiceRole1764403250000,
+  ListQuerySupport1764403300000,
+  SchedulerQueue1764489600000,
+  ReferenceResources1764576000000,
+  ResourceIdIndex1764806400000,
+  MetricsRole1764900000000,
+  TaskTraceParent1764900001000,
+  Webhooks1764910000000,
+];
