@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { chownSync } from 'node:fs';
+import { postgresOsUser } from '@app/database/embedded-postgres';
 
 /**
  * PostgreSQL and PgBouncer refuse to run as root: as root, the test servers
@@ -13,10 +13,8 @@ export interface ServerUser {
   own(path: string): void;
 }
 
-export function serverUser(): ServerUser {
+export async function serverUser(): Promise<ServerUser> {
   if (process.getuid?.() !== 0) return { spawnAs: {}, own: () => undefined };
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  const uid = id('-u');
-  const gid = id('-g');
+  const { uid, gid } = await postgresOsUser();
   return { spawnAs: { uid, gid }, own: (path) => chownSync(path, uid, gid) };
 }

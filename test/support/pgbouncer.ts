@@ -35,7 +35,7 @@ export interface PgBouncer {
 export async function startPgBouncer(serverUrl: string, port: number, { serverConnections = 8 } = {}): Promise<PgBouncer> {
   if (!existsSync(PGBOUNCER_PATH)) throw new Error(`${PGBOUNCER_PATH} is missing: install PgBouncer (apt-get install -y pgbouncer) or set PGBOUNCER_PATH`);
   const server = new URL(serverUrl);
-  const user = serverUser();
+  const user = await serverUser();
   const dir = mkdtempSync(join(tmpdir(), 'cleanup-tasks-pgbouncer-'));
   const file = (name: string) => join(dir, name);
   writeFileSync(file('userlist.txt'), `"${decodeURIComponent(server.username)}" "${decodeURIComponent(server.password)}"\n`);

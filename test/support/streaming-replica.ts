@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { makeTraversable } from '@app/database/embedded-postgres';
 import { serverUser } from './os-user';
 
 const run = promisify(execFile);
@@ -51,11 +52,11 @@ export async function startStreamingReplica(options: {
   standbySettings?: Record<string, string>;
 }): Promise<StreamingReplica> {
   const bin = postgresBinDir();
-  const user = serverUser();
+  const user = await serverUser();
   const dir = resolve(options.dir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  makeTraversable(dirname(dir));
+  if (process.getuid?.() === 0) makeTraversable(dirname(dir));
   user.own(dir);
   const as = async (tool: string, args: string[]) => {
     try {
@@ -108,14 +109,4 @@ export async function startStreamingReplica(options: {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** The `postgres` user must reach the data directory: every ancestor gets search (x) permission for others. */
-function makeTraversable(directory: string): void {
-  if (process.getuid?.() !== 0) return;
-  for (let current = directory; ; current = dirname(current)) {
-    const mode = statSync(current).mode;
-    if ((mode & 0o001) === 0) chmodSync(current, mode | 0o001);
-    if (dirname(current) === current) break;
-  }
 }
