@@ -93,17 +93,12 @@ export class ReadRouting implements OnApplicationShutdown {
     if (replica) this.lag = new ReplicaLag(() => this.measureLag(), replica.maxLagMs, (state, lagMs) => this.logChange(state, lagMs));
   }
 
-  /** Whether a replica is configured. */
-  get hasReplica(): boolean {
-    return this.lag !== undefined;
-  }
-
   /** The replica's last measured lag (ms) and when it was measured; undefined without a replica or while unknown. */
   get replicaLag(): { lagMs: number; measuredAt: number } | undefined {
     return this.lag?.last;
   }
 
-  /** Measures the replica's lag now, rather than on the next read (tests, start-up). */
+  /** Measures the replica's lag now rather than on the next read (tests: no wait for the first check). */
   async checkReplica(): Promise<void> {
     await this.lag?.check();
   }
