@@ -115,11 +115,12 @@ export class CleanupTasksController {
   })
   @ApiCountCleanupTasksQuery()
   @ApiOkResponse({ type: TaskCountsDto })
-  @ApiProblem(400, 'Invalid parameters (as for the list; also `limit`, `after`, `before` or `orderBy`, and a missing or invalid `groupBy`), each named by its path.', {
-    detail: 'groupBy[1]: expected status, resource_type or workspace_id',
-    errors: [{ path: 'groupBy[1]', message: 'expected status, resource_type or workspace_id' }],
-  })
-  @ApiDomainProblem('More than 1,000 groups: narrow the query, or group by fewer fields.', new TooManyGroupsError())
+  // One 400 per operation in OpenAPI: the example is the counts' own one; validation problems are as for the list.
+  @ApiDomainProblem(
+    'More than 1,000 groups (`too-many-groups`, the example): narrow the query, or group by fewer fields. Or invalid parameters (`validation-failed`, ' +
+      '`errors` naming each path, as for the list): also `limit`, `after`, `before` or `orderBy`, and a missing or invalid `groupBy` (`groupBy[1]`: expected status, resource_type or workspace_id).',
+    new TooManyGroupsError(),
+  )
   @ApiProblem(414, 'The request line is longer than 64 KiB.')
   @ApiDomainProblem('Every connection of the list (which counts share) is busy: retry after `Retry-After` seconds.', new ServiceBusyError(LIST_BUSY, 1))
   @ApiDomainProblem('The query ran past `LIST_QUERY_TIMEOUT_MS` (15 s by default) and was cancelled; `detail` says how to narrow it.', new QueryTimeoutError(15_000, NARROW_THE_QUERY))
