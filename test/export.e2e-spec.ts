@@ -260,6 +260,8 @@ describe('Export [GET /api/cleanup-tasks/export]', () => {
       // While the export is under way: its snapshot was taken before these.
       await sut.dataSource.query(`DELETE FROM cleanup_tasks WHERE id > $1`, [taskId(10_000)]);
       await sut.dataSource.query(`UPDATE cleanup_tasks SET status = 'in_progress' WHERE id <= $1`, [taskId(100)]);
+      // The cursor is still open (the client has not read on): the batches after these changes come from the same snapshot.
+      expect(await exportConnections()).toBe(1);
       await new Promise<void>((resolve, reject) => {
         stream.res.setEncoding('utf8');
         stream.res.on('data', (chunk: string) => {
