@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConflictError, ResourceNotFoundError } from '@app/common';
 import { TaskQueueRepository } from '@app/scheduler/task-queue.repository';
+import { readAhead } from './snapshot-cursor';
 import { TaskTreeRepository } from './task-tree.repository';
 
 /** Rows per FETCH of the tree cursor: a few hundred KB of JSON at a time. */
@@ -32,28 +33,13 @@ export class CleanupTaskOperationsService {
    */
   async tree(id: string): Promise<AsyncIterable<string[]>> {
     const cursor = await this.trees.openTreeCursor(id);
-    let first;
-    try {
-      first = await cursor.fetch(TREE_BATCH_SIZE);
-    } catch (error) {
-      await cursor.close();
-      throw error;
-    }
+    const { first, batches } = await readAhead(cursor, TREE_BATCH_SIZE);
     if (first.length === 0) {
       await cursor.close();
       throw new ResourceNotFoundError('Cleanup task', id);
     }
     return (async function* () {
-      try {
-        let batch = first;
-        while (batch.length > 0) {
-          yield batch;
-          if (batch.length < TREE_BATCH_SIZE) return;
-          batch = await cursor.fetch(TREE_BATCH_SIZE);
-        }
-      } finally {
-        await cursor.close();
-      }
+      for await (const batch of batches) yield batch.map((row) => row.task);
     })();
   }
 }

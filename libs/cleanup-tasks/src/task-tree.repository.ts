@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { AppConfig, asDatabaseUnavailable, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { AppConfig, ServiceBusyError } from '@app/common';
 import { SqlExecutor } from '@app/database/sql-executor';
 import { QueryParameters, columnRef, composeSql } from '@app/query-dsl';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
+import { openSnapshotCursor, type SnapshotCursor } from './snapshot-cursor';
 import { TASK_CONTRACT_COLUMNS, taskContractJson } from './task-columns';
 
 /**
@@ -39,42 +40,6 @@ export function taskTreeStatement(dataSource: DataSource, rootId: string): [stri
     .addOrderBy('"tree"."created_at"', 'ASC')
     .addOrderBy('"tree"."id"', 'ASC')
     .getQueryAndParameters();
-}
-
-/** A server-side cursor over one task tree; hold it briefly and always close it. */
-export class TaskTreeCursor {
-  private closed = false;
-
-  constructor(
-    private readonly client: PoolClient,
-    private readonly timeoutMs: number,
-  ) {}
-
-  /**
-   * The next tasks (at most `count`) as JSON text in the contract's shape;
-   * empty when the tree is exhausted. A read past the statement timeout
-   * throws QueryTimeoutError (the transaction is then aborted: close it).
-   */
-  async fetch(count: number): Promise<string[]> {
-    try {
-      const { rows } = await this.client.query<{ task: string }>(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
-      return rows.map((row) => row.task);
-    } catch (error) {
-      throw isQueryCanceled(error) ? new QueryTimeoutError(this.timeoutMs, TREE_TOO_LARGE) : error;
-    }
-  }
-
-  /** Ends the read-only transaction (which closes the cursor) and returns the connection (dropped if it broke). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      await this.client.query('ROLLBACK');
-      this.client.release();
-    } catch (error) {
-      this.client.release(error as Error);
-    }
-  }
 }
 
 /** How long a download waits for a tree connection before it is told to retry (503). */
@@ -113,29 +78,22 @@ export class TaskTreeRepository {
   }
 
   /**
-   * Opens a cursor over the tree of `rootId` (DECLARE in a REPEATABLE READ,
-   * read-only transaction on a tree connection). The caller reads it in
-   * batches, so a 100,000-task tree never sits in memory at once. Every tree
-   * connection busy: 503 (ServiceBusyError) with Retry-After.
+   * Opens a cursor over the tree of `rootId` (its tasks as JSON texts, see
+   * taskTreeStatement) in a snapshot of its own on a tree connection. The
+   * caller reads it in batches, so a 100,000-task tree never sits in memory
+   * at once. Every tree connection busy: 503 (ServiceBusyError) with
+   * Retry-After.
    */
-  async openTreeCursor(rootId: string): Promise<TaskTreeCursor> {
-    const timeoutMs = this.config.TREE_QUERY_TIMEOUT_MS;
-    let client: PoolClient;
-    try {
-      client = await this.treePool.connect();
-    } catch (error) {
-      throw asDatabaseUnavailable(error, this.db.availability) ?? treeBusyError(this.config.TREE_POOL_SIZE);
-    }
+  openTreeCursor(rootId: string): Promise<SnapshotCursor<{ task: string }>> {
     const [query, parameters] = taskTreeStatement(this.dataSource, rootId);
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      // A cursor's statements (DECLARE, FETCH) are no query TypeORM builds: written out around the tree's query.
-      await client.query(`DECLARE task_tree NO SCROLL CURSOR FOR ${query}`, parameters);
-    } catch (error) {
-      const cursor = new TaskTreeCursor(client, timeoutMs);
-      await cursor.close();
-      throw isQueryCanceled(error) ? new QueryTimeoutError(timeoutMs, TREE_TOO_LARGE) : error;
-    }
-    return new TaskTreeCursor(client, timeoutMs);
+    return openSnapshotCursor(this.treePool, {
+      name: 'task_tree',
+      query,
+      parameters,
+      timeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
+      timeoutHint: TREE_TOO_LARGE,
+      busy: () => treeBusyError(this.config.TREE_POOL_SIZE),
+      database: this.db.availability,
+    });
   }
 }
