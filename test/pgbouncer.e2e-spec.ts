@@ -18,6 +18,16 @@ const PGBOUNCER_PORT = TEST_PG_PORT + 1;
 
 const SETTINGS = `SELECT current_setting('statement_timeout') AS timeout, current_setting('random_page_cost') AS cost`;
 
+/** The request with its streamed body read as text (an export). */
+function asText(test: request.Test): request.Test {
+  return test.buffer(true).parse((res, done) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (body += chunk));
+    res.on('end', () => done(null, body));
+  });
+}
+
 /**
  * The application with DATABASE_URL pointing at a real PgBouncer (Debian's
  * 1.18) in transaction pooling mode, and DATABASE_DIRECT_URL at the server
@@ -138,7 +148,7 @@ describe('Through PgBouncer in transaction pooling mode', () => {
       expect((await member(request(sut.server).get('/api/cleanup-tasks'))).status).toBe(401);
     });
 
-    it('enqueues a workspace cleanup that the scheduler carries out (children, a failure and its retry); get, list and tree show it', async () => {
+    it('enqueues a workspace cleanup that the scheduler carries out (children, a failure and its retry); get, list, tree, counts and export show it', async () => {
       const workspace = await sut.app.get(ResourcesService).provisionWorkspace({
         name: 'Pooled',
         apps: [{ name: 'CRM', elements: [{ name: 'flaky', failDeletes: 1 }, { name: 'fine' }] }],
@@ -174,6 +184,12 @@ describe('Through PgBouncer in transaction pooling mode', () => {
       const list = await asAdmin(request(sut.server).get('/api/cleanup-tasks').query({ source_event_id: 'evt_pooled' }));
       expect(list.status).toBe(200);
       expect(list.body.pageInfo.total).toBe(5);
+      const counts = await asAdmin(request(sut.server).get('/api/cleanup-tasks/counts').query({ groupBy: 'resource_type', source_event_id: 'evt_pooled' }));
+      expect(counts.status).toBe(200);
+      expect(counts.body.total).toBe(5);
+      const exported = await asText(asAdmin(request(sut.server).get('/api/cleanup-tasks/export').query({ format: 'csv', source_event_id: 'evt_pooled' })));
+      expect(exported.status).toBe(200);
+      expect((exported.body as string).trim().split('\r\n')).toHaveLength(1 + 5);
     });
 
     it('retries a failed tree and streams a tree of 2,500 tasks (three cursor batches)', async () => {

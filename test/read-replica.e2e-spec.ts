@@ -13,6 +13,16 @@ const STANDBY_PORT = TEST_PG_PORT + 3;
 const DATABASE = 'cleanup_tasks';
 const MAX_LAG_MS = 2000;
 
+/** The request with its streamed body read as text (an export). */
+function asText(test: request.Test): request.Test {
+  return test.buffer(true).parse((res, done) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (body += chunk));
+    res.on('end', () => done(null, body));
+  });
+}
+
 /**
  * The application on a real primary with a real hot standby streaming from
  * it (Debian's PostgreSQL, support/streaming-replica.ts): DATABASE_URL is
@@ -108,7 +118,7 @@ describe('Reads on a streaming replica (DATABASE_READ_URL)', () => {
     expect(routing.replicaLag?.lagMs).toBe(0);
   };
 
-  it('serves the list, get by id and the tree from the replica; enqueues go to the primary', async () => {
+  it('serves the list, get by id, the tree, counts and export from the replica; enqueues go to the primary', async () => {
     const id = await enqueue('evt_replica_reads');
     await replicaInUse();
 
@@ -122,6 +132,15 @@ describe('Reads on a streaming replica (DATABASE_READ_URL)', () => {
     expect(tree.status).toBe(200);
     expect(tree.body.map((row: { id: string }) => row.id)).toEqual([id]);
     expect(await servedByStandby('cleanup-tasks-tree', since)).toBe(true);
+    const afterTree = await standbyNow();
+    const counts = await asAdmin(request(sut.server).get('/api/cleanup-tasks/counts').query({ groupBy: 'status', source_event_id: 'evt_replica_reads' }));
+    expect(counts.status).toBe(200);
+    expect(counts.body.total).toBe(1);
+    expect(await servedByStandby('cleanup-tasks-list', afterTree)).toBe(true);
+    const exported = await asText(asAdmin(request(sut.server).get('/api/cleanup-tasks/export').query({ source_event_id: 'evt_replica_reads' })));
+    expect(exported.status).toBe(200);
+    expect((exported.body as string).trim().split('\n').map((line) => JSON.parse(line).id)).toEqual([id]);
+    expect(await servedByStandby('cleanup-tasks-export', since)).toBe(true);
 
     // Asked of the server behind the list's read pool itself.
     const sources: ReadSource[] = [];

@@ -1,19 +1,19 @@
-// The bench:list data set and the server it lives on, shared by bench:list
-// (bench/list/run.mjs) and the load test (bench/load/run.mjs).
-//
-// Server: its own embedded PostgreSQL in .bench/postgres on port 54389
-// (BENCH_PG_DIR, BENCH_PG_PORT), or the server of BENCH_DATABASE_URL. The
-// tasks are generated in SQL (seed-tasks.sql, ~40 s for 1,000,000) once per
-// database and reused while its marker (`bench_meta`) matches.
+// The benchmarks' data set and servers, shared by bench:list, bench:export and
+// the load test (test:load):
+// the embedded PostgreSQL they run on (or BENCH_DATABASE_URL), the database
+// `cleanup_tasks_bench` holding BENCH_ROWS generated tasks (seed-tasks.sql,
+// loaded once and reused while its marker matches), and Node server
+// processes on loopback. Needs `npm run build` (it loads dist/).
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
 
-const root = resolve(import.meta.dirname, '../..');
-const { startEmbeddedPostgres, quoteIdentifier } = await import(`${root}/dist/apps/api/libs/database/src/index.js`);
+export const root = resolve(import.meta.dirname, '../..');
+export const dist = resolve(root, 'dist/apps/api');
+export const DATABASE = 'cleanup_tasks_bench';
 
-/** The database bench:list loads its 1,000,000 tasks into. */
-export const BENCH_DATABASE = 'cleanup_tasks_bench';
+const { startEmbeddedPostgres, quoteIdentifier } = await import(`${dist}/libs/database/src/index.js`);
 
 export function withDatabase(serverUrl, database) {
   const url = new URL(serverUrl);
@@ -21,8 +21,12 @@ export function withDatabase(serverUrl, database) {
   return url.toString();
 }
 
-/** The server: BENCH_DATABASE_URL, or an embedded PostgreSQL tuned for a cached 1M-row table. */
-export async function startBenchServer(log, env = process.env) {
+/**
+ * The server: BENCH_DATABASE_URL, or an embedded PostgreSQL (BENCH_PG_DIR,
+ * default .bench/postgres; BENCH_PG_PORT, default 54389) tuned for a cached
+ * 1M-row table.
+ */
+export async function startServer(env, log) {
   if (env.BENCH_DATABASE_URL) return { serverUrl: env.BENCH_DATABASE_URL, stop: async () => undefined, tuned: false };
   const options = { dataDir: env.BENCH_PG_DIR ?? resolve(root, '.bench/postgres'), port: Number(env.BENCH_PG_PORT ?? 54389), database: 'postgres' };
   let handle = await startEmbeddedPostgres(options);
@@ -51,7 +55,7 @@ export async function startBenchServer(log, env = process.env) {
   return { serverUrl: handle.url, stop: () => handle.stop(), tuned: true };
 }
 
-export async function ensureDatabase(serverUrl, database) {
+export async function ensureDatabase(serverUrl, database = DATABASE) {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
@@ -62,7 +66,39 @@ export async function ensureDatabase(serverUrl, database) {
   }
 }
 
-/** Loads `rows` generated tasks into the (migrated) database, unless its marker says they are there. */
+/** A Node process on loopback; `ready` resolves with its base URL once it prints "listening on …". */
+export function startServerProcess(name, args, childEnv) {
+  const child = spawn(process.execPath, args, { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const ready = new Promise((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s:\n${output}`)), 60_000);
+    const onData = (chunk) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolveReady(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code}) before listening:\n${output}`));
+    });
+  });
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { ready, stop, kill: () => child.kill('SIGKILL'), pid: child.pid };
+}
+
+/** Loads `rows` generated tasks into the (migrated) database, unless the same data set is there already. */
 export async function loadData(databaseUrl, rows, log) {
   const dataset = `rows=${rows};generator=v1`;
   const client = new pg.Client({ connectionString: databaseUrl });

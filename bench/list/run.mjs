@@ -3,10 +3,11 @@
 // loopback) and, for comparison, the very same SQL run directly with `pg`.
 // Results, method and EXPLAIN ANALYZE: docs/benchmarks.md, "List endpoint".
 //
-// Database: its own embedded PostgreSQL in .bench/postgres on port 54389
-// (BENCH_PG_DIR, BENCH_PG_PORT), or the server of BENCH_DATABASE_URL; either
-// way the data lives in the database `cleanup_tasks_bench`, loaded once
-// (SQL generate_series, ~40 s) and reused while its marker matches.
+// Database (bench/list/dataset.mjs, shared with bench:export): its own
+// embedded PostgreSQL in .bench/postgres on port 54389 (BENCH_PG_DIR,
+// BENCH_PG_PORT), or the server of BENCH_DATABASE_URL; either way the data
+// lives in the database `cleanup_tasks_bench`, loaded once (SQL
+// generate_series, ~40 s) and reused while its marker matches.
 //
 // Knobs: BENCH_ROWS (1000000), BENCH_SAMPLES (500 rounds per scenario, each
 // one API request, one bare-server request and one direct SQL run; at least
@@ -16,17 +17,14 @@
 // is stopped here.
 /* global fetch, URLSearchParams, Buffer */
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { BENCH_DATABASE as DATABASE, ensureDatabase, loadData, settleCounters, startBenchServer, withDatabase } from './dataset.mjs';
+import { DATABASE, dist, ensureDatabase, loadData, root, settleCounters, startServer, startServerProcess, withDatabase } from './dataset.mjs';
 
-const root = resolve(import.meta.dirname, '../..');
-const dist = resolve(root, 'dist/apps/api');
 const env = process.env;
 const ROWS = Number(env.BENCH_ROWS ?? 1_000_000);
 const SAMPLES = Math.max(200, Number(env.BENCH_SAMPLES ?? 500));
@@ -60,38 +58,6 @@ function checkDeadline(what) {
 const log = (line) => process.stderr.write(`[bench:list] ${line}\n`);
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const ms = (value) => value.toFixed(2);
-
-/** A Node process on loopback; resolves with its base URL once it prints "listening on …". */
-function startServerProcess(name, args, childEnv) {
-  const child = spawn(process.execPath, args, { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const ready = new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s:\n${output}`)), 60_000);
-    const onData = (chunk) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolveReady(match[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code}) before listening:\n${output}`));
-    });
-  });
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  return { ready, stop, kill: () => child.kill('SIGKILL') };
-}
 
 /** The built app (dist/), scheduler off. */
 function startApp(databaseUrl) {
@@ -219,12 +185,12 @@ async function gcSummary() {
 async function main() {
   mkdirSync(resolve(root, '.bench'), { recursive: true });
   for (const file of Object.values(GC_LOGS)) rmSync(file, { force: true });
-  const server = await startBenchServer(log);
+  const server = await startServer(env, log);
   const sql = new pg.Client({ connectionString: withDatabase(server.serverUrl, DATABASE) });
   // The task entity's DataSource, as the app's repository has it: the statements of the direct SQL runs are built with its QueryBuilder.
   let tasksDataSource;
   try {
-    await ensureDatabase(server.serverUrl, DATABASE);
+    await ensureDatabase(server.serverUrl);
     const databaseUrl = withDatabase(server.serverUrl, DATABASE);
     app = startApp(databaseUrl);
     bare = startBareServer(databaseUrl);

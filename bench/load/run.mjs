@@ -23,7 +23,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { BENCH_DATABASE, ensureDatabase, loadData, settleCounters, startBenchServer, withDatabase } from '../list/dataset.mjs';
+import { DATABASE, ensureDatabase, loadData, settleCounters, startServer, withDatabase } from '../list/dataset.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const dist = resolve(root, 'dist/apps/api');
@@ -33,7 +33,7 @@ const SECONDS = Math.max(1, Number(env.LOAD_SECONDS ?? 60));
 const CONNECTIONS = Math.max(10, Number(env.LOAD_CONNECTIONS ?? 50));
 const WARMUP_SECONDS = Math.max(0, Number(env.LOAD_WARMUP_SECONDS ?? 5));
 const DEADLINE = Date.now() + 1000 * Number(env.LOAD_DEADLINE_SECONDS ?? 1800);
-const TEMPLATE = ROWS === 1_000_000 ? BENCH_DATABASE : `cleanup_tasks_load_${ROWS}`;
+const TEMPLATE = ROWS === 1_000_000 ? DATABASE : `cleanup_tasks_load_${ROWS}`;
 const COPY = 'cleanup_tasks_load_run';
 const ADMIN_TOKEN = 'ctk_load_admin_token_0123456789_abcdefghijklmnop';
 const CURSOR_SECRET = 'load-cursor-secret-0123456789-abcdefghijklmnopq';
@@ -232,7 +232,7 @@ let app;
 let server;
 
 async function main() {
-  server = await startBenchServer(log);
+  server = await startServer(process.env, log);
   try {
     checkDeadline('template');
     await ensureTemplate(server.serverUrl);

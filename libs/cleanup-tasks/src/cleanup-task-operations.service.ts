@@ -32,18 +32,12 @@ export class CleanupTaskOperationsService {
    */
   async tree(id: string): Promise<AsyncIterable<string[]>> {
     const cursor = await this.trees.openTreeCursor(id, TREE_BATCH_SIZE);
-    if (!cursor) throw new ResourceNotFoundError('Cleanup task', id);
+    if (cursor.first.length === 0) {
+      await cursor.close();
+      throw new ResourceNotFoundError('Cleanup task', id);
+    }
     return (async function* () {
-      try {
-        let batch = cursor.first;
-        while (batch.length > 0) {
-          yield batch;
-          if (batch.length < TREE_BATCH_SIZE) return;
-          batch = await cursor.fetch(TREE_BATCH_SIZE);
-        }
-      } finally {
-        await cursor.close();
-      }
+      for await (const batch of cursor.batches()) yield batch.map((row) => row.task);
     })();
   }
 }

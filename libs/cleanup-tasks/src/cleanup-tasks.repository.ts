@@ -11,6 +11,7 @@ import {
   composeSql,
   filterReadsOnly,
   planListQuery,
+  planMatchQuery,
   scopeFieldIn,
   type AnySelectQueryBuilder,
   type CursorValue,
@@ -22,6 +23,7 @@ import {
 import { CleanupTask } from './cleanup-task.entity';
 import type { ResourceType, TaskStatus } from './cleanup-task.enums';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
+import type { CountGroupField } from './dto/count-cleanup-tasks.query';
 import type { WorkspaceScope } from './task-scope';
 import { TASK_CONTRACT_COLUMNS, taskContractJson } from './task-columns';
 
@@ -270,6 +272,96 @@ function countersTotal(owner: AnySelectQueryBuilder, plan: ListQueryPlan): AnySe
     .from(composeSql.unionAll([side('cleanup_task_counts'), side('cleanup_task_count_deltas')]), 'x');
 }
 
+/** What to count: the validated selection of one `GET /api/cleanup-tasks/counts` request. */
+export interface TaskCountsCriteria {
+  filter?: FilterNode;
+  /** `ids` and the equality shortcuts, ANDed with the filter. */
+  conditions: readonly FilterNode[];
+  scope: WorkspaceScope;
+  /** The task fields to group by, in order: one or two of workspaceId, resourceType, status (the counted fields). */
+  groupBy: readonly CountGroupField[];
+  /** Groups beyond this many are not read: the statement returns at most `maxGroups + 1` (one more tells that there are more). */
+  maxGroups: number;
+}
+
+/** One group: its values of the groupBy fields (by field name, in groupBy order) and how many tasks it holds. */
+export interface TaskCountGroup {
+  values: { status?: TaskStatus; resourceType?: ResourceType; workspaceId?: string };
+  count: number;
+}
+
+export interface TaskCountsStatement {
+  query: string;
+  parameters: unknown[];
+  /** Where the counts come from: the counters, or a GROUP BY over the rows. */
+  countedBy: 'counters' | 'rows';
+}
+
+/**
+ * The counts as ONE statement, built with TypeORM's SelectQueryBuilder on
+ * `dataSource`: one row per non-empty group, sorted by the groupBy columns
+ * in order (byte order: COLLATE "C", as every text column of ours already
+ * is), at most `maxGroups + 1` rows.
+ *
+ * - counters (scope, shortcuts and filter read only workspaceId,
+ *   resourceType and status, the counters' key):
+ *     SELECT <keys>, sum(n) FROM (<counts WHERE …> UNION ALL <deltas WHERE …>)
+ *     GROUP BY <keys> HAVING sum(n) > 0 …
+ *   the list's own WHERE on the counters' alias, as for its total: it holds
+ *   for a counter row iff it holds for every task that row counts; one
+ *   snapshot over both tables, so a delta is seen exactly once. Its cost
+ *   grows with the number of (workspace, type, status) keys, not tasks.
+ * - rows (anything else):
+ *     SELECT <keys>, count(*) FROM cleanup_tasks WHERE … GROUP BY <keys> …
+ *   one aggregate over the matching tasks; an empty group has no row.
+ *
+ * The LIMIT bounds what is sorted and sent, not what is aggregated: a
+ * GROUP BY aggregates every matching task first (unless an index hands the
+ * rows over in group order and the scan stops at the limit), which the
+ * list's statement timeout bounds.
+ */
+export function countsStatement(dataSource: DataSource, criteria: TaskCountsCriteria): TaskCountsStatement {
+  const spec = CLEANUP_TASK_QUERY_FIELDS;
+  if (criteria.groupBy.length === 0) throw new Error('counts need at least one field to group by');
+  if (!Number.isSafeInteger(criteria.maxGroups) || criteria.maxGroups < 1) throw new Error('maxGroups must be a positive integer');
+  const statement = dataSource.createQueryBuilder();
+  const params = new QueryParameters(statement);
+  const plan = planMatchQuery({
+    spec,
+    filter: criteria.filter,
+    conditions: criteria.conditions,
+    scope: criteria.scope === null ? undefined : scopeFieldIn(spec, 'workspaceId', criteria.scope),
+    params,
+  });
+  const nodes = [...criteria.conditions, ...(criteria.filter ? [criteria.filter] : [])];
+  const countedBy = nodes.every((node) => filterReadsOnly(node, COUNTED_FIELDS)) ? 'counters' : 'rows';
+  const columns = criteria.groupBy.map((field) => spec.fields[field].column);
+
+  const alias = countedBy === 'counters' ? 'x' : 't0';
+  for (const [i, column] of columns.entries()) {
+    const ref = columnRef(alias, column);
+    if (i === 0) statement.select(ref, column).groupBy(ref).orderBy(`${ref} COLLATE "C"`, 'ASC');
+    else statement.addSelect(ref, column).addGroupBy(ref).addOrderBy(`${ref} COLLATE "C"`, 'ASC');
+  }
+  if (countedBy === 'counters') {
+    const side = (table: string) => {
+      const qb = statement.subQuery().select(columns.map((column) => columnRef('c', column))).addSelect('"c"."n"', 'n').from(table, 'c');
+      plan.applyWhere(qb, 'c');
+      return qb;
+    };
+    statement
+      .addSelect('sum("x"."n")', 'n')
+      .from(composeSql.unionAll([side('cleanup_task_counts'), side('cleanup_task_count_deltas')]), 'x')
+      .having('sum("x"."n") > 0');
+  } else {
+    statement.addSelect('count(*)', 'n').from(spec.table, 't0');
+    plan.applyWhere(statement);
+  }
+  statement.limit(criteria.maxGroups + 1);
+  const [query, parameters] = statement.getQueryAndParameters();
+  return { query, parameters, countedBy };
+}
+
 interface ListResultRow {
   total: string;
   has_previous: boolean | null;
@@ -327,26 +419,56 @@ export class CleanupTasksRepository {
   /**
    * One page of tasks with its exact total and neighbours, in one round trip
    * (see listStatement), from the read replica when there is a healthy one.
-   * The tasks come as JSON text built by PostgreSQL. A query that runs past
+   * The tasks come as JSON text built by PostgreSQL. On the list's read pool
+   * (see runListStatement).
+   */
+  async list(criteria: TaskListCriteria): Promise<TaskListPage> {
+    const statement = listStatement(this.dataSource, criteria, this.listOptions);
+    const rows = await this.runListStatement<ListResultRow>(statement);
+    const info = rows[0];
+    const fetched = rows[0].task === null ? [] : rows.map((row) => row.task as string);
+    const page = statement.plan.resolvePage(fetched, { hasPrevious: info.has_previous, hasNext: info.has_next });
+    return { tasks: page.rows, total: Number(info.total), hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage };
+  }
+
+  /**
+   * The non-empty groups of the matching tasks with their exact counts, in
+   * groupBy order (see countsStatement): at most `maxGroups`, and whether
+   * there were more. On the list's pool: a counts request is a read of the
+   * same kind and size as a page's total (the counters, or one aggregate
+   * over what the list would count), so it shares the list's bulkhead and
+   * its LIST_QUERY_TIMEOUT_MS rather than a pool of its own.
+   */
+  async counts(criteria: TaskCountsCriteria): Promise<{ groups: TaskCountGroup[]; more: boolean; countedBy: TaskCountsStatement['countedBy'] }> {
+    const statement = countsStatement(this.dataSource, criteria);
+    const rows = await this.runListStatement<Record<string, string>>(statement);
+    const more = rows.length > criteria.maxGroups;
+    const groups = rows.slice(0, criteria.maxGroups).map((row) => {
+      // The table's CHECKs hold status and resource_type to their enums.
+      const values: Record<string, string> = {};
+      for (const field of criteria.groupBy) values[field] = row[CLEANUP_TASK_QUERY_FIELDS.fields[field].column];
+      return { values: values as TaskCountGroup['values'], count: Number(row.n) };
+    });
+    return { groups, more, countedBy: statement.countedBy };
+  }
+
+  /**
+   * Runs a statement on the list's read pool (the read replica's while it is
+   * healthy, see ReadRouting). One that runs past
    * LIST_QUERY_TIMEOUT_MS is cancelled by PostgreSQL and answered 504
    * (QueryTimeoutError); no free connection within as long is 503 with
    * Retry-After (ServiceBusyError).
    */
-  async list(criteria: TaskListCriteria): Promise<TaskListPage> {
-    const statement = listStatement(this.dataSource, criteria, this.listOptions);
-    let rows: ListResultRow[];
+  private async runListStatement<Row extends object>(statement: { query: string; parameters: unknown[] }): Promise<Row[]> {
     try {
-      ({ rows } = await this.reads.read(this.listReads, (db) => db.query<ListResultRow>({ text: statement.query, values: statement.parameters })));
+      const { rows } = await this.reads.read(this.listReads, (db) => db.query<Row>({ text: statement.query, values: statement.parameters }));
+      return rows;
     } catch (error) {
       // The database unreachable (503 database-unavailable), or every list connection busy for the whole wait.
       if (error instanceof ReadCheckoutError) throw asDatabaseUnavailable(error.cause, this.db.availability) ?? new ServiceBusyError(LIST_BUSY, 1);
       if (isQueryCanceled(error)) throw new QueryTimeoutError(this.config.LIST_QUERY_TIMEOUT_MS, NARROW_THE_QUERY);
       throw error;
     }
-    const info = rows[0];
-    const fetched = rows[0].task === null ? [] : rows.map((row) => row.task as string);
-    const page = statement.plan.resolvePage(fetched, { hasPrevious: info.has_previous, hasNext: info.has_next });
-    return { tasks: page.rows, total: Number(info.total), hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage };
   }
 
   /**

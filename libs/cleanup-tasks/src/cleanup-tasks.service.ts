@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConflictError, newId, ResourceNotFoundError, ValidationFailedError, type FieldError } from '@app/common';
+import { ConflictError, DomainError, newId, ResourceNotFoundError, ValidationFailedError, type FieldError } from '@app/common';
 import { currentTraceParent } from '@app/observability/tracing/trace-context';
 import {
   CursorCodec,
@@ -16,9 +16,13 @@ import {
 import type { CleanupTask } from './cleanup-task.entity';
 import type { ResourceType } from './cleanup-task.enums';
 import { CLEANUP_TASK_DEFAULT_ORDER_BY, CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
-import { CleanupTasksRepository, type TaskListCriteria } from './cleanup-tasks.repository';
+import { CleanupTasksRepository, type TaskCountsCriteria, type TaskListCriteria } from './cleanup-tasks.repository';
 import type { PageInfoDto } from './dto/cleanup-task-page.dto';
-import type { ListCleanupTasksQuery } from './dto/list-cleanup-tasks.query';
+import type { TaskCountsDto } from './dto/task-counts.dto';
+import type { CountCleanupTasksQuery } from './dto/count-cleanup-tasks.query';
+import type { ExportCleanupTasksQuery } from './dto/export-cleanup-tasks.query';
+import type { ListCleanupTasksQuery, TaskSelectionQuery } from './dto/list-cleanup-tasks.query';
+import type { TaskExportCriteria } from './task-export.repository';
 import type { WorkspaceScope } from './task-scope';
 
 export interface EnqueueCleanupTask {
@@ -38,6 +42,23 @@ export function idempotencyConflict(existingTaskId: string): ConflictError {
   );
 }
 
+/** Most groups one counts request answers. */
+export const COUNT_GROUPS_MAX = 1000;
+
+/** A counts request whose groups would be more than COUNT_GROUPS_MAX: 400, asking to narrow it. */
+export class TooManyGroupsError extends DomainError {
+  readonly status = 400;
+  readonly code = 'too-many-groups';
+  readonly title = 'Too many groups';
+  constructor() {
+    super(
+      `The query has more than ${COUNT_GROUPS_MAX} groups. Narrow it (filter, workspace_id, status, resource_type) ` +
+        'or group by fewer fields; workspace_id groups the most.',
+    );
+    this.extensions.maxGroups = COUNT_GROUPS_MAX;
+  }
+}
+
 export const DELETE_WORKSPACE_OWN_ID = 'a delete_workspace task deletes its own workspace: resourceId must equal workspaceId';
 
 /** A list request turned into DSL criteria, plus what its cursors are bound to. */
@@ -46,6 +67,67 @@ export interface PreparedTaskList {
   /** Fingerprint of orderBy + filter + shortcuts + ids: a cursor is valid only for the query it was made for. */
   fingerprint: string;
 }
+
+/** Collects the DSL's 400s of several parses, so that a request's problems are reported at once. */
+class ProblemCollector {
+  readonly errors: FieldError[] = [];
+
+  /** `parse()`'s result, or undefined after noting its QueryDslError's problems. */
+  attempt<T>(parse: () => T): T | undefined {
+    try {
+      return parse();
+    } catch (error) {
+      if (!(error instanceof QueryDslError)) throw error;
+      this.errors.push(...error.errors);
+      return undefined;
+    }
+  }
+
+  throwIfAny(): void {
+    if (this.errors.length > 0) throw new ValidationFailedError(this.errors);
+  }
+}
+
+/** The selection's DSL pieces (scope aside), and its shortcuts as given (for fingerprints). */
+interface PreparedSelection {
+  filter?: FilterNode;
+  conditions: FilterNode[];
+  shortcuts: Record<'status' | 'resourceType' | 'workspaceId' | 'parentId' | 'sourceEventId', string | undefined>;
+}
+
+const SHORTCUT_WIRE_NAMES = {
+  status: 'status',
+  resourceType: 'resource_type',
+  workspaceId: 'workspace_id',
+  parentId: 'parent_id',
+  sourceEventId: 'source_event_id',
+} as const;
+
+/** `filter`, the shortcuts and `ids` as DSL nodes; problems go to `problems`. */
+function prepareSelection(query: TaskSelectionQuery, problems: ProblemCollector): PreparedSelection {
+  const spec = CLEANUP_TASK_QUERY_FIELDS;
+  let filter: FilterNode | undefined = query.filter === undefined ? undefined : problems.attempt(() => parseFilterJson(query.filter!, spec));
+  if (filter?.kind === 'and' && filter.items.length === 0) filter = undefined;
+
+  const shortcuts = {
+    status: query.status,
+    resourceType: query.resourceType,
+    workspaceId: query.workspaceId,
+    parentId: query.parentId,
+    sourceEventId: query.sourceEventId,
+  };
+  const conditions: FilterNode[] = [];
+  for (const field of Object.keys(shortcuts) as (keyof typeof shortcuts)[]) {
+    const value = shortcuts[field];
+    if (value === undefined) continue;
+    const condition = problems.attempt(() => parseEqualityShortcut(spec, field, value, SHORTCUT_WIRE_NAMES[field]));
+    if (condition) conditions.push(condition);
+  }
+  if (query.ids) conditions.push(filterNodes.in('id', query.ids));
+  return { filter, conditions, shortcuts };
+}
+
+const parseTaskOrderBy = (raw: string | undefined) => parseOrderByJson(raw, CLEANUP_TASK_QUERY_FIELDS, { defaultOrderBy: CLEANUP_TASK_DEFAULT_ORDER_BY });
 
 /**
  * Validates a list request against the field map and prepares it for the
@@ -59,59 +141,41 @@ export interface PreparedTaskList {
  * and not to the caller (a cursor only positions; the scope always applies).
  */
 export function prepareTaskList(query: ListCleanupTasksQuery, scope: WorkspaceScope, codec: CursorCodec): PreparedTaskList {
-  const spec = CLEANUP_TASK_QUERY_FIELDS;
-  const errors: FieldError[] = [];
-  const attempt = <T>(parse: () => T): T | undefined => {
-    try {
-      return parse();
-    } catch (error) {
-      if (!(error instanceof QueryDslError)) throw error;
-      errors.push(...error.errors);
-      return undefined;
-    }
-  };
-
-  const orderBy = attempt(() => parseOrderByJson(query.orderBy, spec, { defaultOrderBy: CLEANUP_TASK_DEFAULT_ORDER_BY }));
-  let filter: FilterNode | undefined = query.filter === undefined ? undefined : attempt(() => parseFilterJson(query.filter!, spec));
-  if (filter?.kind === 'and' && filter.items.length === 0) filter = undefined;
-
-  const shortcuts = {
-    status: query.status,
-    resourceType: query.resourceType,
-    workspaceId: query.workspaceId,
-    parentId: query.parentId,
-    sourceEventId: query.sourceEventId,
-  };
-  const wireNames: Record<keyof typeof shortcuts, string> = {
-    status: 'status',
-    resourceType: 'resource_type',
-    workspaceId: 'workspace_id',
-    parentId: 'parent_id',
-    sourceEventId: 'source_event_id',
-  };
-  const conditions: FilterNode[] = [];
-  for (const field of Object.keys(shortcuts) as (keyof typeof shortcuts)[]) {
-    const value = shortcuts[field];
-    if (value === undefined) continue;
-    const condition = attempt(() => parseEqualityShortcut(spec, field, value, wireNames[field]));
-    if (condition) conditions.push(condition);
-  }
-  if (query.ids) conditions.push(filterNodes.in('id', query.ids));
-  if (errors.length > 0 || !orderBy) throw new ValidationFailedError(errors);
+  const problems = new ProblemCollector();
+  const orderBy = problems.attempt(() => parseTaskOrderBy(query.orderBy));
+  const { filter, conditions, shortcuts } = prepareSelection(query, problems);
+  problems.throwIfAny();
 
   const fingerprint = queryFingerprint({
-    orderBy,
+    orderBy: orderBy!,
     filter: filter ?? null,
     shortcuts,
     ids: query.ids ? [...query.ids].sort() : null,
   });
   const decode = (raw: string | undefined, path: string): CursorValue[] | undefined =>
-    raw === undefined ? undefined : attempt(() => codec.decode(raw, { orderBy, spec, fingerprint, path }));
+    raw === undefined ? undefined : problems.attempt(() => codec.decode(raw, { orderBy: orderBy!, spec: CLEANUP_TASK_QUERY_FIELDS, fingerprint, path }));
   const after = decode(query.after, 'after');
   const before = decode(query.before, 'before');
-  if (errors.length > 0) throw new ValidationFailedError(errors);
+  problems.throwIfAny();
 
-  return { criteria: { orderBy, filter, conditions, scope, after, before, limit: query.limit }, fingerprint };
+  return { criteria: { orderBy: orderBy!, filter, conditions, scope, after, before, limit: query.limit }, fingerprint };
+}
+
+/** Validates a counts request (as the list's selection) and prepares it for the repository. Pure, like prepareTaskList. */
+export function prepareTaskCounts(query: CountCleanupTasksQuery, scope: WorkspaceScope): TaskCountsCriteria {
+  const problems = new ProblemCollector();
+  const { filter, conditions } = prepareSelection(query, problems);
+  problems.throwIfAny();
+  return { filter, conditions, scope, groupBy: query.groupBy, maxGroups: COUNT_GROUPS_MAX };
+}
+
+/** Validates an export request (the list's selection and orderBy) and prepares it for the repository. Pure, like prepareTaskList. */
+export function prepareTaskExport(query: ExportCleanupTasksQuery, scope: WorkspaceScope): TaskExportCriteria {
+  const problems = new ProblemCollector();
+  const orderBy = problems.attempt(() => parseTaskOrderBy(query.orderBy));
+  const { filter, conditions } = prepareSelection(query, problems);
+  problems.throwIfAny();
+  return { orderBy: orderBy!, filter, conditions, scope };
 }
 
 /**
@@ -154,6 +218,22 @@ export class CleanupTasksService {
       endCursor: cursor(page.tasks[page.tasks.length - 1]),
     };
     return `{"data":[${page.tasks.join(',')}],"pageInfo":${JSON.stringify(pageInfo)}}`;
+  }
+
+  /**
+   * Exact counts of the tasks the query selects inside `scope`, per
+   * non-empty group of the groupBy fields, sorted by them in order (byte
+   * order); `total` is their sum. More than COUNT_GROUPS_MAX groups is a
+   * TooManyGroupsError (400). From the counters when the query reads only
+   * what they count, else one GROUP BY (see countsStatement).
+   */
+  async counts(query: CountCleanupTasksQuery, scope: WorkspaceScope): Promise<TaskCountsDto> {
+    const { groups, more } = await this.repository.counts(prepareTaskCounts(query, scope));
+    if (more) throw new TooManyGroupsError();
+    return {
+      total: groups.reduce((sum, group) => sum + group.count, 0),
+      groups: groups.map((group) => ({ ...group.values, count: group.count })),
+    };
   }
 
   /**

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppConfig, asDatabaseUnavailable, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
-import { ReadCheckoutError, ReadRouting, type ReadPool } from '@app/database/read-routing';
+import { AppConfig, ServiceBusyError } from '@app/common';
+import { ReadRouting, type ReadPool } from '@app/database/read-routing';
 import { SqlExecutor } from '@app/database/sql-executor';
-import type { SqlSession } from '@app/database/sql-pool';
 import { QueryParameters, columnRef, composeSql } from '@app/query-dsl';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
+import { openSnapshotCursor, type SnapshotCursor } from './snapshot-cursor';
 import { TASK_CONTRACT_COLUMNS, taskContractJson } from './task-columns';
 
 /**
@@ -40,50 +40,6 @@ export function taskTreeStatement(dataSource: DataSource, rootId: string): [stri
     .addOrderBy('"tree"."created_at"', 'ASC')
     .addOrderBy('"tree"."id"', 'ASC')
     .getQueryAndParameters();
-}
-
-/**
- * A server-side cursor over one task tree, opened with its first batch
- * read; hold it briefly and always close it.
- */
-export class TaskTreeCursor {
-  private constructor(
-    private readonly session: SqlSession,
-    private readonly timeoutMs: number,
-    /** The first batch (empty: no such tree on that server). */
-    readonly first: string[],
-  ) {}
-
-  /** DECLARE in a REPEATABLE READ, read-only transaction, then the first `count` tasks. Errors as PostgreSQL raised them. */
-  static async open(session: SqlSession, statement: [string, unknown[]], count: number, timeoutMs: number): Promise<TaskTreeCursor> {
-    await session.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    // A cursor's statements (DECLARE, FETCH) are no query TypeORM builds: written out around the tree's query.
-    await session.query(`DECLARE task_tree NO SCROLL CURSOR FOR ${statement[0]}`, statement[1]);
-    return new TaskTreeCursor(session, timeoutMs, await fetchFrom(session, count));
-  }
-
-  /**
-   * The next tasks (at most `count`) as JSON text in the contract's shape;
-   * empty when the tree is exhausted. A read past the statement timeout
-   * throws QueryTimeoutError (the transaction is then aborted: close it).
-   */
-  async fetch(count: number): Promise<string[]> {
-    try {
-      return await fetchFrom(this.session, count);
-    } catch (error) {
-      throw isQueryCanceled(error) ? new QueryTimeoutError(this.timeoutMs, TREE_TOO_LARGE) : error;
-    }
-  }
-
-  /** Ends the read-only transaction (which closes the cursor) and returns the connection (dropped if it broke). */
-  close(): Promise<void> {
-    return this.session.close();
-  }
-}
-
-async function fetchFrom(session: SqlSession, count: number): Promise<string[]> {
-  const { rows } = await session.query<{ task: string }>(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
-  return rows.map((row) => row.task);
 }
 
 /** How long a download waits for a tree connection before it is told to retry (503). */
@@ -126,27 +82,26 @@ export class TaskTreeRepository {
   }
 
   /**
-   * Opens a cursor over the tree of `rootId` with its first `count` tasks
-   * read, on the read replica when there is a healthy one that has the
-   * root (else on the primary); null when there is no such task. The caller
-   * reads the rest in batches, so a 100,000-task tree never sits in memory
-   * at once. Every tree connection busy: 503 (ServiceBusyError) with
-   * Retry-After; the first read past TREE_QUERY_TIMEOUT_MS: 504.
+   * Opens a cursor over the tree of `rootId` (its tasks as JSON texts, see
+   * taskTreeStatement) in a snapshot of its own on a tree connection, with
+   * its first `batchSize` tasks read: on the read replica when there is a
+   * healthy one that has the root, else on the primary (an empty first batch:
+   * no such task). The caller reads the rest in batches, so a 100,000-task
+   * tree never sits in memory at once. Every tree connection busy: 503
+   * (ServiceBusyError) with Retry-After.
    */
-  async openTreeCursor(rootId: string, count: number): Promise<TaskTreeCursor | null> {
-    const timeoutMs = this.config.TREE_QUERY_TIMEOUT_MS;
-    const statement = taskTreeStatement(this.dataSource, rootId);
-    let cursor: TaskTreeCursor;
-    try {
-      cursor = await this.reads.open(this.treeReads, (session) => TaskTreeCursor.open(session, statement, count, timeoutMs), {
-        missed: (opened) => opened.first.length === 0,
-      });
-    } catch (error) {
-      if (error instanceof ReadCheckoutError) throw asDatabaseUnavailable(error.cause, this.db.availability) ?? treeBusyError(this.config.TREE_POOL_SIZE);
-      throw isQueryCanceled(error) ? new QueryTimeoutError(timeoutMs, TREE_TOO_LARGE) : error;
-    }
-    if (cursor.first.length > 0) return cursor;
-    await cursor.close();
-    return null;
+  openTreeCursor(rootId: string, batchSize: number): Promise<SnapshotCursor<{ task: string }>> {
+    const [query, parameters] = taskTreeStatement(this.dataSource, rootId);
+    return openSnapshotCursor(this.reads, this.treeReads, {
+      name: 'task_tree',
+      query,
+      parameters,
+      batchSize,
+      emptyIsMiss: true,
+      timeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
+      timeoutHint: TREE_TOO_LARGE,
+      busy: () => treeBusyError(this.config.TREE_POOL_SIZE),
+      database: this.db.availability,
+    });
   }
 }

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryArrayConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { isQueryCanceled } from '@app/common/errors/sql-state';
 
 /** What a pool holds right now (for metrics and diagnostics). */
@@ -62,15 +62,24 @@ export class SqlPool {
 /** One checked-out connection of a SqlPool: its statements run with the pool's settings. */
 export class SqlSession {
   private closed = false;
+  /** Set when the connection failed between statements (the server ended it): pg reports that as an event, not to a query. */
+  private broken: Error | undefined;
+  private readonly onError = (error: Error) => {
+    this.broken ??= error;
+  };
 
   constructor(
     private readonly client: PoolClient,
     private readonly prelude: string | undefined,
     private readonly perStatement: boolean,
-  ) {}
+  ) {
+    // Held for long (a cursor a client reads), the connection may break while idle; unheard, its 'error' would be uncaught.
+    client.on('error', this.onError);
+  }
 
   /** Opens a transaction (`mode`: e.g. `ISOLATION LEVEL REPEATABLE READ READ ONLY`) with the pool's settings, in one round trip. */
   async begin(mode = ''): Promise<void> {
+    if (this.broken) throw this.broken;
     await this.client.query(beginStatement(mode, this.prelude));
   }
 
@@ -81,8 +90,10 @@ export class SqlSession {
    * connections are in pipeline mode), so still one round trip. A failed
    * statement aborts that transaction and COMMIT ends it (as a rollback).
    */
-  async query<R extends QueryResultRow = QueryResultRow>(statement: string | QueryConfig, values?: unknown[]): Promise<QueryResult<R>> {
-    const run = () => (typeof statement === 'string' ? this.client.query<R>(statement, values) : this.client.query<R>(statement));
+  async query<R extends QueryResultRow = QueryResultRow>(statement: string | QueryConfig | QueryArrayConfig, values?: unknown[]): Promise<QueryResult<R>> {
+    if (this.broken) throw this.broken;
+    // A QueryArrayConfig (rowMode 'array') gives each row as its values: R is then the caller's to say.
+    const run = () => (typeof statement === 'string' ? this.client.query<R>(statement, values) : this.client.query<R>(statement as QueryConfig));
     if (!this.prelude || !this.perStatement || this.client.getTransactionStatus() !== 'I') return run();
     const [begin, result, commit] = await Promise.allSettled([this.client.query(beginStatement('', this.prelude)), run(), this.client.query('COMMIT')]);
     for (const step of [begin, result, commit]) if (step.status === 'rejected') throw step.reason;
@@ -92,19 +103,24 @@ export class SqlSession {
   /**
    * Returns the connection to its pool, after ending a transaction still
    * open. After a failure (`error`) other than a cancelled statement (a
-   * timeout, a recovery conflict's cancel: the connection is fine) the
-   * connection is dropped, since its state is unknown.
+   * timeout: the connection is fine), or once the connection broke, it is
+   * dropped, since its state is unknown.
    */
   async close(error?: unknown): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const reusable = error === undefined || isQueryCanceled(error);
+    const failure = this.broken ?? (error === undefined || isQueryCanceled(error) ? undefined : toError(error));
     try {
-      if (reusable && this.client.getTransactionStatus() !== 'I') await this.client.query('ROLLBACK');
-      this.client.release(reusable ? undefined : toError(error));
+      if (!failure && this.client.getTransactionStatus() !== 'I') await this.client.query('ROLLBACK');
+      this.release(failure);
     } catch (rollbackError) {
-      this.client.release(toError(rollbackError));
+      this.release(toError(rollbackError));
     }
+  }
+
+  private release(error: Error | undefined): void {
+    this.client.off('error', this.onError);
+    this.client.release(error);
   }
 }
 

@@ -10,6 +10,7 @@
  *   parseOrderByJson / parseOrderBy → OrderByItem[] (ends with id)  — 400 via QueryDslError
  *   CursorCodec.decode(after|before) → CursorValue[]                — 400 via QueryDslError
  *   planListQuery({...}) → ListQueryPlan                            — applies page / count / probes to builders
+ *   planMatchQuery({...}) → MatchQueryPlan                          — the WHERE alone (counts, exports)
  *   plan.resolvePage(rows, probes); cursorValuesOf(row) → CursorCodec.encode
  *
  * Contracts:
@@ -53,6 +54,7 @@ export {
   type RelationNode,
 } from './filter/filter-ast';
 export { filterReadsOnly } from './filter/filter-fields';
+export { planMatchQuery, type MatchQueryInput, type MatchQueryPlan } from './filter/match-query';
 export { DEFAULT_FILTER_LIMITS, parseEqualityShortcut, parseFilter, parseFilterJson, type FilterLimits } from './filter/parse-filter';
 export {
   applyFilter,

@@ -6,7 +6,7 @@ describe('validateEnvironment', () => {
     const sut = validateEnvironment({});
     expect(sut).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', SCHEDULER_ENABLED: true, EMBEDDED_POSTGRES_DIR: '.data/postgres', LOG_LEVEL: 'info' });
     // The contract's scheduler defaults (execution-and-operations.md): 5 attempts, then failed.
-    expect(sut).toMatchObject({ SCHEDULER_MAX_ATTEMPTS: 5, RATE_LIMIT_PER_MINUTE: 1200, TREE_QUERY_TIMEOUT_MS: 15_000, TREE_POOL_SIZE: 4 });
+    expect(sut).toMatchObject({ SCHEDULER_MAX_ATTEMPTS: 5, RATE_LIMIT_PER_MINUTE: 1200, TREE_QUERY_TIMEOUT_MS: 15_000, TREE_POOL_SIZE: 4, EXPORT_QUERY_TIMEOUT_MS: 15_000, EXPORT_POOL_SIZE: 4 });
     expect(sut.DATABASE_URL).toBeUndefined();
   });
 

@@ -33,7 +33,7 @@ export class AppConfig {
   @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_DIRECT_URL must be a postgres:// or postgresql:// URL' })
   DATABASE_DIRECT_URL?: string;
 
-  /** A streaming replica for reads that may be a little stale (list, get by id, tree); unset: every read on the primary. */
+  /** A streaming replica for reads that may be a little stale (list, counts, export, get by id, tree); unset: every read on the primary. */
   @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_READ_URL must be a postgres:// or postgresql:// URL' })
   DATABASE_READ_URL?: string;
 
@@ -101,9 +101,27 @@ export class AppConfig {
   TREE_POOL_SIZE: number = 4;
 
   /**
-   * A streamed answer (a task tree) whose client takes no data for this long
-   * is ended: its database cursor, connection and snapshot are let go
-   * instead of waiting for a stalled or half-open connection.
+   * Longest one statement of an export (`GET /api/cleanup-tasks/export`)
+   * may run: PostgreSQL's statement_timeout inside its transaction. The
+   * first read does the work an order without an index needs (a full sort);
+   * past the limit it answers 504 `query-timeout` before anything is sent.
+   * 0: no limit.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
+  EXPORT_QUERY_TIMEOUT_MS: number = 15_000;
+
+  /**
+   * Connections of exports, beside DATABASE_POOL_SIZE and the list's: an
+   * export holds one for as long as its client reads. With every one in
+   * use, the next export answers 503 `busy` with Retry-After.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  EXPORT_POOL_SIZE: number = 4;
+
+  /**
+   * A streamed answer (a task tree, an export) whose client takes no data
+   * for this long is ended: its database cursor, connection and snapshot
+   * are let go instead of waiting for a stalled or half-open connection.
    */
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
   STREAM_STALL_TIMEOUT_MS: number = 30_000;
@@ -230,7 +248,8 @@ export const CONFIG_KEYS = [
   'PORT', 'HOST', 'DATABASE_URL', 'DATABASE_DIRECT_URL', 'DATABASE_READ_URL', 'READ_REPLICA_MAX_LAG_MS', 'EMBEDDED_POSTGRES_DIR',
   'EMBEDDED_POSTGRES_PORT', 'SCHEDULER_ENABLED',
   'BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_POOL_SIZE', 'LIST_QUERY_TIMEOUT_MS',
-  'LIST_POOL_SIZE', 'TREE_QUERY_TIMEOUT_MS', 'TREE_POOL_SIZE', 'STREAM_STALL_TIMEOUT_MS', 'AUTH_CACHE_TTL_MS',
+  'LIST_POOL_SIZE', 'TREE_QUERY_TIMEOUT_MS', 'TREE_POOL_SIZE', 'EXPORT_QUERY_TIMEOUT_MS', 'EXPORT_POOL_SIZE', 'STREAM_STALL_TIMEOUT_MS',
+  'AUTH_CACHE_TTL_MS',
   'METRICS_PORT', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME',
   'AUTH_OUTAGE_GRACE_MS', 'DATABASE_CONNECT_TIMEOUT_MS',
   'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',

@@ -43,6 +43,9 @@ export class ProblemDetailsDto {
   @ApiPropertyOptional({ type: 'integer', description: 'The time limit the query ran into, in milliseconds (504 `query-timeout` only).', example: 15000 })
   limitMs?: number;
 
+  @ApiPropertyOptional({ type: 'integer', description: 'The most groups a counts request answers (400 `too-many-groups` only).', example: 1000 })
+  maxGroups?: number;
+
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: { type: 'string', enum: ['up', 'down'] },

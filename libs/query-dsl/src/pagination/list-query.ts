@@ -1,30 +1,18 @@
 import { composeSql } from '../compose-sql';
-import type { EntitySpec } from '../field-map';
-import type { FilterNode } from '../filter/filter-ast';
-import { applyFilter, type AnySelectQueryBuilder, type ScopeBuilder, type TranslateContext } from '../filter/translate-filter';
+import { planMatchQuery, type MatchQueryInput } from '../filter/match-query';
+import type { AnySelectQueryBuilder } from '../filter/translate-filter';
 import { applyOrderBy, reverseOrderBy, type OrderByItem } from '../order-by/order-by';
-import { AliasGenerator, QueryParameters } from '../sql';
 import { bindCursor, keysetAfter, keysetBefore, type BoundCursor, type CursorValue } from './keyset';
 
-export interface ListQueryInput {
-  spec: EntitySpec;
+/** A match query (scope, conditions, filter, parameters, alias) plus its order, cursors and page size. */
+export interface ListQueryInput extends MatchQueryInput {
   /** Normalised orderBy from `parseOrderBy` (ends with the id). */
   orderBy: readonly OrderByItem[];
-  /** The user's filter AST, if any. */
-  filter?: FilterNode;
-  /** Further conditions ANDed in: `ids`, equality shortcuts (`filterNodes.in/eq`, `parseEqualityShortcut`). */
-  conditions?: readonly FilterNode[];
-  /** Row-level scope, applied to the root and inside every relation subquery. */
-  scope?: ScopeBuilder;
   /** Decoded cursor values (`CursorCodec.decode`). */
   after?: readonly CursorValue[];
   before?: readonly CursorValue[];
   /** Page size (the service validates 1–100). */
   limit: number;
-  /** The parameters of the statement the plan is applied to (every part of it shares them). */
-  params: QueryParameters;
-  /** Root table alias; default `t0`. Relation subqueries use `t1`, `t2`, … */
-  alias?: string;
 }
 
 export interface ResolvedPage<T> {
@@ -93,9 +81,8 @@ export interface ListQueryPlan {
 export function planListQuery(input: ListQueryInput): ListQueryPlan {
   const { spec, orderBy, limit, params } = input;
   if (!Number.isSafeInteger(limit) || limit < 1) throw new Error('limit must be a positive integer');
-  const rootAlias = input.alias ?? 't0';
-  const ctx: TranslateContext = { spec, params, aliases: new AliasGenerator(), scope: input.scope };
-  const nodes = [...(input.conditions ?? []), ...(input.filter ? [input.filter] : [])];
+  const match = planMatchQuery(input);
+  const rootAlias = match.alias;
   const after: BoundCursor | null = input.after ? bindCursor(orderBy, input.after, spec, params) : null;
   const before: BoundCursor | null = input.before ? bindCursor(orderBy, input.before, spec, params) : null;
   const direction = input.after || !input.before ? 'forward' : 'backward';
@@ -103,10 +90,7 @@ export function planListQuery(input: ListQueryInput): ListQueryPlan {
   const fetchLimit = limit + 1;
   const probes = { hasPrevious: direction === 'forward' && after !== null, hasNext: before !== null };
 
-  const applyWhere = (qb: AnySelectQueryBuilder, alias = rootAlias) => {
-    if (ctx.scope) qb.andWhere(ctx.scope(alias, params));
-    for (const node of nodes) applyFilter(qb, node, alias, ctx);
-  };
+  const applyWhere = (qb: AnySelectQueryBuilder, alias = rootAlias) => match.applyWhere(qb, alias);
   const applyCursorBounds = (qb: AnySelectQueryBuilder, alias = rootAlias) => {
     if (after) keysetAfter(qb, after, alias);
     if (before) keysetBefore(qb, before, alias);
