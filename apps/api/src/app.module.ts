@@ -11,6 +11,7 @@ import { ResourcesModule } from '@app/resources';
 import { SchedulerModule } from '@app/scheduler';
 import { WebhookDeliveryModule, WebhooksModule } from '@app/webhooks';
 import { HealthController } from './health/health.controller';
+import { RateLimitModule } from './http/rate-limit.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -40,6 +41,7 @@ export class AppModule {
         ObservabilityModule,
         MetricsEndpointModule,
         TerminusModule,
+        RateLimitModule,
         AuthModule,
         CleanupTasksModule,
         ResourcesModule,

@@ -9,6 +9,7 @@ import { noStoreExceptUnder } from './http/cache-control';
 import { CleanupTasksExpressAdapter, rejectLongRequestLines } from './http/http-server';
 import { rejectDeeplyNestedBodies } from './http/json-depth';
 import { createRateLimiter } from './http/rate-limit';
+import { SharedRateLimitStore } from './http/shared-rate-limit.store';
 import { requestContext } from './http/request-context';
 import { buildOpenApiDocument, DOCS_JSON_PATH, DOCS_PATH, setupSwaggerUi } from './openapi';
 
@@ -28,6 +29,8 @@ export async function createApp(options: AppModuleOptions): Promise<NestExpressA
   app.enableShutdownHooks([], { useProcessExit: true });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // request.ip: the connection's address, or the client X-Forwarded-For names when the connection comes from a proxy TRUST_PROXY trusts.
+  app.set('trust proxy', options.config.TRUST_PROXY);
   // No ETag: API answers are no-store (see noStoreExceptUnder) and live, so
   // nothing revalidates them, and hashing every body (~40 KB for a page of
   // 100 tasks) cost ~0.09 ms of CPU per request (docs/benchmarks.md).
@@ -39,7 +42,13 @@ export async function createApp(options: AppModuleOptions): Promise<NestExpressA
   app.use(requestContext());
   app.use(rejectLongRequestLines);
   const tokens = app.get(TokensService);
-  app.use(createRateLimiter(options.config.RATE_LIMIT_PER_MINUTE, (secret) => tokens.knownClientKey(secret)));
+  app.use(
+    createRateLimiter({
+      requestsPerMinute: options.config.RATE_LIMIT_PER_MINUTE,
+      store: app.get(SharedRateLimitStore),
+      knownClientKey: (secret) => tokens.knownClientKey(secret),
+    }),
+  );
   // Swagger UI runs inline scripts and styles; the API itself returns JSON only.
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
   app.use(noStoreExceptUnder(`/${DOCS_PATH}`, `/${DOCS_JSON_PATH}`));

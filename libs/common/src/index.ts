@@ -1,4 +1,5 @@
 export * from './config/app-config';
+export * from './config/trust-proxy';
 export * from './config/app-config.module';
 export * from './errors/domain-errors';
 export * from './errors/problem';

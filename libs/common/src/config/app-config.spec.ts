@@ -31,6 +31,20 @@ describe('validateEnvironment', () => {
     expect(message).not.toContain('short');
   });
 
+  it('reads TRUST_PROXY as Express takes it: false by default, a hop count, or named proxies', () => {
+    expect(validateEnvironment({}).TRUST_PROXY).toBe(false);
+    expect(validateEnvironment({ TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
+    expect(validateEnvironment({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(validateEnvironment({ TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8' }).TRUST_PROXY).toBe('loopback, 10.0.0.0/8, fd00::/8');
+  });
+
+  it('refuses a TRUST_PROXY that would believe any sender or that Express cannot parse', () => {
+    expect(() => validateEnvironment({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY="true": TRUST_PROXY true would believe any sender/);
+    for (const value of ['10.0.0.0/33', 'proxy.internal', 'loopback,', '11']) {
+      expect(() => validateEnvironment({ TRUST_PROXY: value })).toThrow(`TRUST_PROXY=${JSON.stringify(value)}`);
+    }
+  });
+
   it('reads every setting it has a default for (none is forgotten in CONFIG_KEYS)', () => {
     const withDefaults = Object.keys(new AppConfig());
     expect(withDefaults.length).toBeGreaterThan(10);

@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+import { IsTrustProxy, toTrustProxy, type TrustProxySetting } from './trust-proxy';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
@@ -63,6 +64,16 @@ export class AppConfig {
   /** Requests per minute per client on the API (429 beyond). */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1)
   RATE_LIMIT_PER_MINUTE: number = 1200;
+
+  /**
+   * The proxies whose `X-Forwarded-For` is believed (Express's `trust
+   * proxy`): their addresses, CIDR ranges or `loopback`/`linklocal`/
+   * `uniquelocal`, or a hop count. The client address (its rate-limit
+   * budget) is the last one in the header that no trusted proxy added.
+   * false: the connection's own address, the header ignored.
+   */
+  @IsOptional() @Transform(toTrustProxy) @IsTrustProxy()
+  TRUST_PROXY: TrustProxySetting = false;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
   DATABASE_POOL_SIZE: number = 20;
@@ -251,6 +262,7 @@ export const CONFIG_KEYS = [
   'LIST_POOL_SIZE', 'TREE_QUERY_TIMEOUT_MS', 'TREE_POOL_SIZE', 'EXPORT_QUERY_TIMEOUT_MS', 'EXPORT_POOL_SIZE', 'STREAM_STALL_TIMEOUT_MS',
   'AUTH_CACHE_TTL_MS',
   'METRICS_PORT', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME',
+  'TRUST_PROXY',
   'AUTH_OUTAGE_GRACE_MS', 'DATABASE_CONNECT_TIMEOUT_MS',
   'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',
   'SCHEDULER_BACKOFF_MAX_MS', 'SCHEDULER_POLL_INTERVAL_MS', 'SCHEDULER_SHUTDOWN_TIMEOUT_MS', 'RETENTION_ENABLED', 'RETENTION_DAYS',

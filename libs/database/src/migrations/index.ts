@@ -7,6 +7,7 @@ import { ResourceIdIndex1764806400000 } from './1764806400000-resource-id-index'
 import { MetricsRole1764900000000 } from './1764900000000-metrics-role';
 import { TaskTraceParent1764900001000 } from './1764900001000-task-trace-parent';
 import { Webhooks1764910000000 } from './1764910000000-webhooks';
+import { RateLimitHits1764960000000 } from './1764960000000-rate-limit-hits';
 
 /** Every migration in order, listed explicitly. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   MetricsRole1764900000000,
   TaskTraceParent1764900001000,
   Webhooks1764910000000,
+  RateLimitHits1764960000000,
 ];
