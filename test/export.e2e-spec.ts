@@ -358,7 +358,8 @@ describe('Export [GET /api/cleanup-tasks/export]', () => {
 
   it('answers 503 busy with Retry-After, before anything is sent, while every export connection (EXPORT_POOL_SIZE) is in use', async () => {
     await insertTasks(sut.dataSource, [{}]);
-    const pool = sut.app.get(TaskExportRepository)['exportPool'];
+    const reads = sut.app.get(TaskExportRepository)['exportReads'];
+    const pool = sut.db.sidePool(reads.name, reads.shape!);
     const held = await Promise.all([pool.connect(), pool.connect()]);
     let busy: request.Response;
     try {
@@ -366,7 +367,7 @@ describe('Export [GET /api/cleanup-tasks/export]', () => {
       // Nothing else is affected: the list and counts have pools of their own.
       expect((await request(sut.server).get('/api/cleanup-tasks').auth(sut.tokens.admin, { type: 'bearer' })).body.pageInfo.total).toBe(1);
     } finally {
-      for (const client of held) client.release();
+      for (const session of held) await session.close();
     }
     expect(busy.status).toBe(503);
     expect(busy.headers['content-type']).toMatch(/^application\/problem\+json/);

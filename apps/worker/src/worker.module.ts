@@ -28,11 +28,13 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         AppConfigModule.forRoot(config),
+        // No read replica: a worker only claims and writes.
         DatabaseModule.forRoot({
           url: databaseUrl,
           poolSize: config.DATABASE_POOL_SIZE,
           applicationName: 'cleanup-tasks-worker',
           connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+          directUrl: config.DATABASE_DIRECT_URL,
         }),
         // Runs every @Interval/@Cron/@Timeout job of the modules below (the counters' compaction, the scheduler's sweeps).
         ScheduleModule.forRoot(),

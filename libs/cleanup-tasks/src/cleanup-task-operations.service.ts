@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConflictError, ResourceNotFoundError } from '@app/common';
 import { TaskQueueRepository } from '@app/scheduler/task-queue.repository';
-import { readAhead } from './snapshot-cursor';
 import { TaskTreeRepository } from './task-tree.repository';
 
 /** Rows per FETCH of the tree cursor: a few hundred KB of JSON at a time. */
@@ -32,14 +31,13 @@ export class CleanupTaskOperationsService {
    * Iterate the result to the end or break out of it: either closes the cursor.
    */
   async tree(id: string): Promise<AsyncIterable<string[]>> {
-    const cursor = await this.trees.openTreeCursor(id);
-    const { first, batches } = await readAhead(cursor, TREE_BATCH_SIZE);
-    if (first.length === 0) {
+    const cursor = await this.trees.openTreeCursor(id, TREE_BATCH_SIZE);
+    if (cursor.first.length === 0) {
       await cursor.close();
       throw new ResourceNotFoundError('Cleanup task', id);
     }
     return (async function* () {
-      for await (const batch of batches) yield batch.map((row) => row.task);
+      for await (const batch of cursor.batches()) yield batch.map((row) => row.task);
     })();
   }
 }

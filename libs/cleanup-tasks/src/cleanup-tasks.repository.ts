@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Pool, PoolClient } from 'pg';
 import { DataSource, Repository } from 'typeorm';
 import { AppConfig, asDatabaseUnavailable, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
+import { MAIN_READ_POOL, ReadCheckoutError, ReadRouting, type ReadPool } from '@app/database/read-routing';
 import { type Queryable, SqlExecutor } from '@app/database/sql-executor';
 import {
   QueryParameters,
@@ -388,34 +388,39 @@ export class CleanupTasksRepository {
   constructor(
     @InjectRepository(CleanupTask) private readonly tasks: Repository<CleanupTask>,
     private readonly db: SqlExecutor,
+    private readonly reads: ReadRouting,
     private readonly config: AppConfig,
   ) {
     this.dataSource = tasks.manager.dataSource;
   }
 
   /**
-   * The list's own pool, opened on first use (processes that never list, such
-   * as the worker, never connect it): a bulkhead, so that expensive list
-   * queries cannot take the connections everything else needs, and the
-   * place of the list's statement_timeout (a session setting, so no extra
-   * round trip per query).
+   * The list's own read pool, opened on first use (processes that never
+   * list, such as the worker, never connect it): a bulkhead, so that
+   * expensive list queries cannot take the connections everything else
+   * needs, and the place of the list's statement_timeout (a session setting
+   * on a direct connection, so no extra round trip per query).
    */
-  private get listPool(): Pool {
+  private get listReads(): ReadPool {
     const limit = this.config.LIST_QUERY_TIMEOUT_MS;
     const connectTimeoutMs = this.db.settings.connectTimeoutMs;
-    return this.db.sidePool('list', {
-      max: this.config.LIST_POOL_SIZE,
-      statementTimeoutMs: limit,
-      // How long a request waits for a free connection (or a new one): no
-      // longer than a query may run, since the queries it waits for end by then.
-      waitMs: limit > 0 ? Math.min(limit, connectTimeoutMs) : connectTimeoutMs,
-    });
+    return {
+      name: 'list',
+      shape: {
+        max: this.config.LIST_POOL_SIZE,
+        statementTimeoutMs: limit,
+        // How long a request waits for a free connection (or a new one): no
+        // longer than a query may run, since the queries it waits for end by then.
+        waitMs: limit > 0 ? Math.min(limit, connectTimeoutMs) : connectTimeoutMs,
+      },
+    };
   }
 
   /**
    * One page of tasks with its exact total and neighbours, in one round trip
-   * (see listStatement). The tasks come as JSON text built by PostgreSQL.
-   * On the list's pool (see runListStatement).
+   * (see listStatement), from the read replica when there is a healthy one.
+   * The tasks come as JSON text built by PostgreSQL. On the list's read pool
+   * (see runListStatement).
    */
   async list(criteria: TaskListCriteria): Promise<TaskListPage> {
     const statement = listStatement(this.dataSource, criteria, this.listOptions);
@@ -448,28 +453,20 @@ export class CleanupTasksRepository {
   }
 
   /**
-   * Runs a statement on the list's pool. One that runs past
+   * Runs a statement on the list's read pool (the read replica's while it is
+   * healthy, see ReadRouting). One that runs past
    * LIST_QUERY_TIMEOUT_MS is cancelled by PostgreSQL and answered 504
    * (QueryTimeoutError); no free connection within as long is 503 with
    * Retry-After (ServiceBusyError).
    */
   private async runListStatement<Row extends object>(statement: { query: string; parameters: unknown[] }): Promise<Row[]> {
-    let client: PoolClient;
     try {
-      client = await this.listPool.connect();
-    } catch (error) {
-      // The database unreachable (503 database-unavailable), or every list connection busy for the whole wait.
-      throw asDatabaseUnavailable(error, this.db.availability) ?? new ServiceBusyError(LIST_BUSY, 1);
-    }
-    try {
-      const { rows } = await client.query<Row>({ text: statement.query, values: statement.parameters });
-      client.release();
+      const { rows } = await this.reads.read(this.listReads, (db) => db.query<Row>({ text: statement.query, values: statement.parameters }));
       return rows;
     } catch (error) {
-      const canceled = isQueryCanceled(error);
-      // A cancelled statement leaves the connection fine; after anything else it is dropped.
-      client.release(canceled ? undefined : (error as Error));
-      if (canceled) throw new QueryTimeoutError(this.config.LIST_QUERY_TIMEOUT_MS, NARROW_THE_QUERY);
+      // The database unreachable (503 database-unavailable), or every list connection busy for the whole wait.
+      if (error instanceof ReadCheckoutError) throw asDatabaseUnavailable(error.cause, this.db.availability) ?? new ServiceBusyError(LIST_BUSY, 1);
+      if (isQueryCanceled(error)) throw new QueryTimeoutError(this.config.LIST_QUERY_TIMEOUT_MS, NARROW_THE_QUERY);
       throw error;
     }
   }
@@ -524,14 +521,20 @@ export class CleanupTasksRepository {
 
   /**
    * The task as the API's JSON text (built by PostgreSQL, as for the list and
-   * the tree), if it exists and lies inside the scope.
+   * the tree), if it exists and lies inside the scope: from the read replica
+   * when there is a healthy one, and from the primary when the replica does
+   * not have it (yet) or `primary` asks for this process's own write.
    */
-  async findJsonById(id: string, scope: WorkspaceScope): Promise<string | null> {
+  async findJsonById(id: string, scope: WorkspaceScope, { primary = false } = {}): Promise<string | null> {
     const qb = this.tasks.createQueryBuilder('t');
     const params = new QueryParameters(qb);
     qb.select(taskContractJson('t'), 'task').where(`"t"."id" = ${params.bind(id)}`);
     if (scope !== null) qb.andWhere(`"t"."workspace_id" = ANY(${params.bind([...scope])})`);
-    const { rows } = await this.db.query<{ task: string }>(...qb.getQueryAndParameters());
+    const [text, values] = qb.getQueryAndParameters();
+    const { rows } = await this.reads.read(MAIN_READ_POOL, (db) => db.query<{ task: string }>(text, values), {
+      missed: (result) => result.rows.length === 0,
+      primary,
+    });
     return rows[0]?.task ?? null;
   }
 

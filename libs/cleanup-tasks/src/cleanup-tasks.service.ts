@@ -246,10 +246,12 @@ export class CleanupTasksService {
     return { task: await this.repository.findById(id), created };
   }
 
-  /** `enqueue`, then the stored task as `get` gives it (one read, of the API's view only). */
+  /** `enqueue`, then the stored task as `get` gives it (one read, of the API's view only, on the primary that has it). */
   async enqueueAndGet(input: EnqueueCleanupTask): Promise<{ id: string; task: string; created: boolean }> {
     const { id, created } = await this.insertRoot(input);
-    return { id, task: await this.get(id, null), created };
+    const task = await this.repository.findJsonById(id, null, { primary: true });
+    if (task === null) throw new ResourceNotFoundError('Cleanup task', id);
+    return { id, task, created };
   }
 
   private async insertRoot(input: EnqueueCleanupTask): Promise<{ id: string; created: boolean }> {

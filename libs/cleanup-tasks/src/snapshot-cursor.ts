@@ -1,5 +1,6 @@
-import type { Pool, PoolClient } from 'pg';
 import { asDatabaseUnavailable, isQueryCanceled, QueryTimeoutError, type DatabaseReachability, type DomainError } from '@app/common';
+import { ReadCheckoutError, type ReadPool, type ReadRouting } from '@app/database/read-routing';
+import type { SqlSession } from '@app/database/sql-pool';
 
 /** What a streamed read runs and how its failures are told. */
 export interface SnapshotCursorOptions {
@@ -10,6 +11,13 @@ export interface SnapshotCursorOptions {
   parameters: unknown[];
   /** `array`: each row as its values in select order (pg's row mode), not as an object. */
   rowMode?: 'array';
+  /** Rows per FETCH; the first batch is read as the cursor opens. */
+  batchSize: number;
+  /**
+   * An empty first batch on the read replica means "not there yet" (a tree
+   * enqueued a moment ago): the cursor is opened again on the primary.
+   */
+  emptyIsMiss?: boolean;
   /** The pool's statement_timeout, for the 504's `limitMs`. */
   timeoutMs: number;
   /** How to get what timed out in time (the 504's detail). */
@@ -22,24 +30,27 @@ export interface SnapshotCursorOptions {
 
 /**
  * A server-side cursor in a REPEATABLE READ, read-only transaction on a
- * connection of its own: every batch comes from the snapshot taken when it
- * was opened, however long the reader takes. Hold it while a client reads,
- * and always close it.
+ * read connection of its own: every batch comes from the snapshot taken when
+ * it was opened, however long the reader takes. Opened with its first batch
+ * read, so that what can go wrong before the first byte (a statement
+ * timeout: the first FETCH of a sorted query does most of the work) is known
+ * before anything is sent. Hold it while a client reads, and always close it
+ * (iterating `batches()` to the end or breaking out of it does).
  */
 export class SnapshotCursor<Row> {
-  private closed = false;
-  /** Set when the connection failed between statements (the server ended it): pg reports that as an event, not to a query. */
-  private broken: Error | undefined;
-  private readonly onError = (error: Error) => {
-    this.broken ??= error;
-  };
-
-  constructor(
-    private readonly client: PoolClient,
+  private constructor(
+    private readonly session: SqlSession,
     private readonly options: SnapshotCursorOptions,
-  ) {
-    // Without a listener, a checked-out connection's 'error' would be an uncaught exception.
-    client.on('error', this.onError);
+    /** The first batch (empty: nothing matched, on the server it was opened on). */
+    readonly first: Row[],
+  ) {}
+
+  /** DECLARE, then the first batch. Errors as PostgreSQL raised them (the read routing tells a recovery conflict by them). */
+  static async open<Row>(session: SqlSession, options: SnapshotCursorOptions): Promise<SnapshotCursor<Row>> {
+    await session.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // A cursor's statements (DECLARE, FETCH) are no query TypeORM builds: written out around the built query.
+    await session.query(`DECLARE ${options.name} NO SCROLL CURSOR FOR ${options.query}`, options.parameters);
+    return new SnapshotCursor<Row>(session, options, await fetchFrom<Row>(session, options, options.batchSize));
   }
 
   /**
@@ -48,85 +59,54 @@ export class SnapshotCursor<Row> {
    * aborted: close it).
    */
   async fetch(count: number): Promise<Row[]> {
-    if (this.broken) throw this.broken;
     try {
-      const text = `FETCH FORWARD ${Math.trunc(count)} FROM ${this.options.name}`;
-      const { rows } = this.options.rowMode === 'array' ? await this.client.query({ text, rowMode: 'array' }) : await this.client.query(text);
-      return rows as Row[];
+      return await fetchFrom<Row>(this.session, this.options, count);
     } catch (error) {
       throw isQueryCanceled(error) ? new QueryTimeoutError(this.options.timeoutMs, this.options.timeoutHint) : error;
     }
   }
 
-  /** Ends the transaction (which closes the cursor) and returns the connection (dropped if it broke). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /** Every batch, the first included, read on demand; the end, a break or an error closes the cursor. */
+  async *batches(): AsyncGenerator<Row[]> {
+    const size = this.options.batchSize;
     try {
-      if (this.broken) throw this.broken;
-      await this.client.query('ROLLBACK');
-      this.client.off('error', this.onError);
-      this.client.release();
-    } catch (error) {
-      this.client.off('error', this.onError);
-      this.client.release(error as Error);
-    }
-  }
-}
-
-/**
- * Opens a SnapshotCursor on a connection of `pool` (DECLARE in a REPEATABLE
- * READ READ ONLY transaction). No free connection within the pool's wait:
- * `options.busy()`, or DatabaseUnavailableError when the database cannot be
- * reached; the statement cancelled by its timeout: QueryTimeoutError.
- */
-export async function openSnapshotCursor<Row>(pool: Pool, options: SnapshotCursorOptions): Promise<SnapshotCursor<Row>> {
-  let client: PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    throw asDatabaseUnavailable(error, options.database) ?? options.busy();
-  }
-  const cursor = new SnapshotCursor<Row>(client, options);
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    // A cursor's statements (DECLARE, FETCH) are no query TypeORM builds: written out around the built query.
-    await client.query(`DECLARE ${options.name} NO SCROLL CURSOR FOR ${options.query}`, options.parameters);
-  } catch (error) {
-    await cursor.close();
-    throw isQueryCanceled(error) ? new QueryTimeoutError(options.timeoutMs, options.timeoutHint) : error;
-  }
-  return cursor;
-}
-
-/**
- * Reads the cursor's first batch now, so that what can go wrong before the
- * first byte (a statement timeout: the first FETCH of a sorted query does
- * most of the work) is known before anything is sent; the rest is read on
- * demand, `size` rows at a time, as `batches` is iterated (first batch
- * included). Iterating to the end, breaking out, or an error there closes
- * the cursor; so does a failing first read. A caller that does not iterate
- * `batches` closes the cursor itself.
- */
-export async function readAhead<Row>(cursor: SnapshotCursor<Row>, size: number): Promise<{ first: Row[]; batches: AsyncIterable<Row[]> }> {
-  let first: Row[];
-  try {
-    first = await cursor.fetch(size);
-  } catch (error) {
-    await cursor.close();
-    throw error;
-  }
-  async function* batches(): AsyncGenerator<Row[]> {
-    try {
-      let batch = first;
+      let batch = this.first;
       while (batch.length > 0) {
         yield batch;
         if (batch.length < size) return;
-        batch = await cursor.fetch(size);
+        batch = await this.fetch(size);
       }
     } finally {
-      await cursor.close();
+      await this.close();
     }
   }
-  return { first, batches: batches() };
+
+  /** Ends the transaction (which closes the cursor) and returns the connection (dropped if it broke). */
+  close(): Promise<void> {
+    return this.session.close();
+  }
+}
+
+async function fetchFrom<Row>(session: SqlSession, options: SnapshotCursorOptions, count: number): Promise<Row[]> {
+  const text = `FETCH FORWARD ${Math.trunc(count)} FROM ${options.name}`;
+  const { rows } = options.rowMode === 'array' ? await session.query({ text, rowMode: 'array' }) : await session.query(text);
+  return rows as Row[];
+}
+
+/**
+ * Opens a SnapshotCursor on a read connection of `pool` (the read replica's
+ * while it is healthy, see ReadRouting). No free connection within the
+ * pool's wait: `options.busy()`, or DatabaseUnavailableError when the
+ * database cannot be reached; the statement cancelled by its timeout:
+ * QueryTimeoutError.
+ */
+export async function openSnapshotCursor<Row>(reads: ReadRouting, pool: ReadPool, options: SnapshotCursorOptions): Promise<SnapshotCursor<Row>> {
+  try {
+    return await reads.open(pool, (session) => SnapshotCursor.open<Row>(session, options), {
+      missed: options.emptyIsMiss ? (cursor) => cursor.first.length === 0 : undefined,
+    });
+  } catch (error) {
+    if (error instanceof ReadCheckoutError) throw asDatabaseUnavailable(error.cause, options.database) ?? options.busy();
+    throw isQueryCanceled(error) ? new QueryTimeoutError(options.timeoutMs, options.timeoutHint) : error;
+  }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig, ServiceBusyError } from '@app/common';
+import { ReadRouting, type ReadPool } from '@app/database/read-routing';
 import { SqlExecutor } from '@app/database/sql-executor';
 import { QueryParameters, applyOrderBy, planMatchQuery, scopeFieldIn, type FilterNode, type OrderByItem } from '@app/query-dsl';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
@@ -70,42 +70,48 @@ export const EXPORT_TOO_SLOW =
 @Injectable()
 export class TaskExportRepository {
   constructor(
+    private readonly reads: ReadRouting,
     private readonly db: SqlExecutor,
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
   ) {}
 
   /**
-   * The connections of exports (EXPORT_POOL_SIZE), opened on first use: an
+   * The read pool of exports (EXPORT_POOL_SIZE), opened on first use: an
    * export holds its connection for as long as its client reads (minutes
    * for a million tasks), so it gets a bulkhead of its own, as tree
    * downloads do, away from the main pool and from the list's. Each
    * statement (DECLARE, each FETCH) is limited to EXPORT_QUERY_TIMEOUT_MS.
    */
-  private get exportPool(): Pool {
-    return this.db.sidePool('export', {
-      max: this.config.EXPORT_POOL_SIZE,
-      statementTimeoutMs: this.config.EXPORT_QUERY_TIMEOUT_MS,
-      // Exports in progress may last minutes: waiting for one to end is pointless.
-      waitMs: EXPORT_CONNECTION_WAIT_MS,
-    });
+  private get exportReads(): ReadPool {
+    return {
+      name: 'export',
+      shape: {
+        max: this.config.EXPORT_POOL_SIZE,
+        statementTimeoutMs: this.config.EXPORT_QUERY_TIMEOUT_MS,
+        // Exports in progress may last minutes: waiting for one to end is pointless.
+        waitMs: EXPORT_CONNECTION_WAIT_MS,
+      },
+    };
   }
 
   /**
    * Opens a cursor over the export (see exportStatement) in a snapshot of
-   * its own on an export connection: the whole export is one consistent
-   * view, read in batches. Every export connection busy: 503
+   * its own on an export connection — the read replica's while it is
+   * healthy — with its first `batchSize` tasks read: the whole export is one
+   * consistent view, read in batches. Every export connection busy: 503
    * (ServiceBusyError) with Retry-After.
    */
-  openExportCursor(criteria: TaskExportCriteria, shape: 'json'): Promise<SnapshotCursor<{ task: string }>>;
-  openExportCursor(criteria: TaskExportCriteria, shape: 'texts'): Promise<SnapshotCursor<(string | null)[]>>;
-  openExportCursor(criteria: TaskExportCriteria, shape: TaskExportShape): Promise<SnapshotCursor<unknown>> {
+  openExportCursor(criteria: TaskExportCriteria, shape: 'json', batchSize: number): Promise<SnapshotCursor<{ task: string }>>;
+  openExportCursor(criteria: TaskExportCriteria, shape: 'texts', batchSize: number): Promise<SnapshotCursor<(string | null)[]>>;
+  openExportCursor(criteria: TaskExportCriteria, shape: TaskExportShape, batchSize: number): Promise<SnapshotCursor<unknown>> {
     const [query, parameters] = exportStatement(this.dataSource, criteria, shape);
-    return openSnapshotCursor(this.exportPool, {
+    return openSnapshotCursor(this.reads, this.exportReads, {
       name: 'task_export',
       query,
       parameters,
       rowMode: shape === 'texts' ? 'array' : undefined,
+      batchSize,
       timeoutMs: this.config.EXPORT_QUERY_TIMEOUT_MS,
       timeoutHint: EXPORT_TOO_SLOW,
       busy: () => exportBusyError(this.config.EXPORT_POOL_SIZE),

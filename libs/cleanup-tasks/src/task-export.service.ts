@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { prepareTaskExport } from './cleanup-tasks.service';
 import type { ExportCleanupTasksQuery, ExportFormat } from './dto/export-cleanup-tasks.query';
-import { readAhead } from './snapshot-cursor';
 import { csvChunks, ndjsonChunks } from './task-export.format';
 import { TaskExportRepository } from './task-export.repository';
 import type { WorkspaceScope } from './task-scope';
@@ -43,10 +42,10 @@ export class TaskExportService {
     const fileName = `cleanup-tasks-${fileTimestamp(at)}.${query.format}`;
     const contentType = EXPORT_CONTENT_TYPES[query.format];
     if (query.format === 'csv') {
-      const { batches } = await readAhead(await this.exports.openExportCursor(criteria, 'texts'), EXPORT_BATCH_SIZE);
-      return { contentType, fileName, chunks: csvChunks(batches) };
+      const cursor = await this.exports.openExportCursor(criteria, 'texts', EXPORT_BATCH_SIZE);
+      return { contentType, fileName, chunks: csvChunks(cursor.batches()) };
     }
-    const { batches } = await readAhead(await this.exports.openExportCursor(criteria, 'json'), EXPORT_BATCH_SIZE);
-    return { contentType, fileName, chunks: ndjsonChunks(batches) };
+    const cursor = await this.exports.openExportCursor(criteria, 'json', EXPORT_BATCH_SIZE);
+    return { contentType, fileName, chunks: ndjsonChunks(cursor.batches()) };
   }
 }

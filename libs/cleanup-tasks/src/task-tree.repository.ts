@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig, ServiceBusyError } from '@app/common';
+import { ReadRouting, type ReadPool } from '@app/database/read-routing';
 import { SqlExecutor } from '@app/database/sql-executor';
 import { QueryParameters, columnRef, composeSql } from '@app/query-dsl';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
@@ -57,39 +57,47 @@ export const TREE_TOO_LARGE = 'The tree is too large to read within the limit; r
 @Injectable()
 export class TaskTreeRepository {
   constructor(
+    private readonly reads: ReadRouting,
     private readonly db: SqlExecutor,
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
   ) {}
 
   /**
-   * The connections of tree downloads (TREE_POOL_SIZE), opened on first use:
+   * The read pool of tree downloads (TREE_POOL_SIZE), opened on first use:
    * a download holds its connection for as long as its client reads, so on
    * the main pool a few slow readers could stall authentication, enqueues
    * and the scheduler. Each statement is limited to TREE_QUERY_TIMEOUT_MS.
    */
-  private get treePool(): Pool {
-    return this.db.sidePool('tree', {
-      max: this.config.TREE_POOL_SIZE,
-      statementTimeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
-      // Downloads in progress may last minutes: waiting for one to end is pointless.
-      waitMs: TREE_CONNECTION_WAIT_MS,
-    });
+  private get treeReads(): ReadPool {
+    return {
+      name: 'tree',
+      shape: {
+        max: this.config.TREE_POOL_SIZE,
+        statementTimeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
+        // Downloads in progress may last minutes: waiting for one to end is pointless.
+        waitMs: TREE_CONNECTION_WAIT_MS,
+      },
+    };
   }
 
   /**
    * Opens a cursor over the tree of `rootId` (its tasks as JSON texts, see
-   * taskTreeStatement) in a snapshot of its own on a tree connection. The
-   * caller reads it in batches, so a 100,000-task tree never sits in memory
-   * at once. Every tree connection busy: 503 (ServiceBusyError) with
-   * Retry-After.
+   * taskTreeStatement) in a snapshot of its own on a tree connection, with
+   * its first `batchSize` tasks read: on the read replica when there is a
+   * healthy one that has the root, else on the primary (an empty first batch:
+   * no such task). The caller reads the rest in batches, so a 100,000-task
+   * tree never sits in memory at once. Every tree connection busy: 503
+   * (ServiceBusyError) with Retry-After.
    */
-  openTreeCursor(rootId: string): Promise<SnapshotCursor<{ task: string }>> {
+  openTreeCursor(rootId: string, batchSize: number): Promise<SnapshotCursor<{ task: string }>> {
     const [query, parameters] = taskTreeStatement(this.dataSource, rootId);
-    return openSnapshotCursor(this.treePool, {
+    return openSnapshotCursor(this.reads, this.treeReads, {
       name: 'task_tree',
       query,
       parameters,
+      batchSize,
+      emptyIsMiss: true,
       timeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
       timeoutHint: TREE_TOO_LARGE,
       busy: () => treeBusyError(this.config.TREE_POOL_SIZE),

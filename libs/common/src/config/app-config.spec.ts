@@ -60,6 +60,15 @@ describe('validateEnvironment', () => {
     expect(() => validateEnvironment({ WEBHOOK_SECRETS_KEY: 'too-short-key' })).not.toThrow(/too-short-key/);
   });
 
+  it('reads DATABASE_DIRECT_URL, DATABASE_READ_URL and READ_REPLICA_MAX_LAG_MS (default 5000) only beside DATABASE_URL', () => {
+    const urls = { DATABASE_URL: 'postgres://u:p@pgbouncer:6432/x', DATABASE_DIRECT_URL: 'postgres://u:p@db:5432/x', DATABASE_READ_URL: 'postgres://u:p@replica:5432/x' };
+    expect(validateEnvironment(urls)).toMatchObject({ ...urls, READ_REPLICA_MAX_LAG_MS: 5000 });
+    expect(validateEnvironment({ ...urls, READ_REPLICA_MAX_LAG_MS: '250' }).READ_REPLICA_MAX_LAG_MS).toBe(250);
+    expect(() => validateEnvironment({ DATABASE_DIRECT_URL: urls.DATABASE_DIRECT_URL })).toThrow(/DATABASE_DIRECT_URL is set without DATABASE_URL/);
+    expect(() => validateEnvironment({ DATABASE_READ_URL: urls.DATABASE_READ_URL })).toThrow(/DATABASE_READ_URL is set without DATABASE_URL/);
+    expect(() => validateEnvironment({ ...urls, DATABASE_READ_URL: 'mysql://replica' })).toThrow(/DATABASE_READ_URL must be a postgres/);
+  });
+
   it.each([['-1'], ['65536'], ['3000.5']])('rejects PORT=%s', (port) => {
     expect(() => validateEnvironment({ PORT: port })).toThrow(ConfigValidationError);
   });

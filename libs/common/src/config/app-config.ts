@@ -25,6 +25,23 @@ export class AppConfig {
   @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
   DATABASE_URL?: string;
 
+  /**
+   * A direct connection to the server behind DATABASE_URL, for what needs a
+   * session of its own (LISTEN, session advisory locks, migrations). Set it
+   * when DATABASE_URL goes through a pooler in transaction mode (PgBouncer);
+   * unset, DATABASE_URL is taken to be direct.
+   */
+  @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_DIRECT_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_DIRECT_URL?: string;
+
+  /** A streaming replica for reads that may be a little stale (list, counts, export, get by id, tree); unset: every read on the primary. */
+  @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_READ_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_READ_URL?: string;
+
+  /** Reads go to the replica only while it lags the primary by at most this much. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  READ_REPLICA_MAX_LAG_MS: number = 5000;
+
   @IsOptional() @IsString()
   EMBEDDED_POSTGRES_DIR: string = '.data/postgres';
 
@@ -239,7 +256,8 @@ export class AppConfig {
 
 /** The variables read from the environment (and `.env`); everything else is ignored. */
 export const CONFIG_KEYS = [
-  'PORT', 'HOST', 'DATABASE_URL', 'EMBEDDED_POSTGRES_DIR', 'EMBEDDED_POSTGRES_PORT', 'SCHEDULER_ENABLED',
+  'PORT', 'HOST', 'DATABASE_URL', 'DATABASE_DIRECT_URL', 'DATABASE_READ_URL', 'READ_REPLICA_MAX_LAG_MS', 'EMBEDDED_POSTGRES_DIR',
+  'EMBEDDED_POSTGRES_PORT', 'SCHEDULER_ENABLED',
   'BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_POOL_SIZE', 'LIST_QUERY_TIMEOUT_MS',
   'LIST_POOL_SIZE', 'TREE_QUERY_TIMEOUT_MS', 'TREE_POOL_SIZE', 'EXPORT_QUERY_TIMEOUT_MS', 'EXPORT_POOL_SIZE', 'STREAM_STALL_TIMEOUT_MS',
   'AUTH_CACHE_TTL_MS',
@@ -269,11 +287,13 @@ export function validateEnvironment(raw: Record<string, unknown>): AppConfig {
   );
   const config = plainToInstance(AppConfig, relevant, { exposeDefaultValues: true });
   const errors = validateSync(config, { skipMissingProperties: false, whitelist: false });
-  if (errors.length > 0) {
-    const problems = errors.flatMap((e) =>
-      Object.values(e.constraints ?? {}).map((message) => `${e.property}=${SECRET_KEYS.has(e.property) ? '(hidden)' : JSON.stringify(raw[e.property])}: ${message}`),
-    );
-    throw new ConfigValidationError(problems);
+  const problems = errors.flatMap((e) =>
+    Object.values(e.constraints ?? {}).map((message) => `${e.property}=${SECRET_KEYS.has(e.property) ? '(hidden)' : JSON.stringify(raw[e.property])}: ${message}`),
+  );
+  // The embedded PostgreSQL is reached directly and has no replica.
+  for (const key of ['DATABASE_DIRECT_URL', 'DATABASE_READ_URL'] as const) {
+    if (config[key] !== undefined && config.DATABASE_URL === undefined) problems.push(`${key} is set without DATABASE_URL: it describes the server of DATABASE_URL`);
   }
+  if (problems.length > 0) throw new ConfigValidationError(problems);
   return Object.freeze(config);
 }
