@@ -10,7 +10,9 @@
 //   git worktree add ../old <commit> && (cd ../old && npm ci && npm run build)
 // Both runs use the dist/ of their own checkout; this one's is built by the
 // npm script. Prints, per scenario, API p95 of each (median of the rounds),
-// new/old, and this checkout's API p95 over its bare server's; the last line
+// new/old, this checkout's API p95 over its bare server's, and the direct
+// SQL's p95 in both runs (the same statement: how much the machine moved
+// between them); the last line
 // is `bench:list:compare worst new/old API p95: R`.
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -79,14 +81,16 @@ for (const name of names) {
   const oldApi = pick('old', 'api');
   const newApi = pick('new', 'api');
   const newBare = pick('new', 'bare');
+  const oldSql = pick('old', 'sql');
+  const newSql = pick('new', 'sql');
   const ratio = newApi / oldApi;
   const overBare = newApi / newBare;
   worst = Math.max(worst, ratio);
   worstBare = Math.max(worstBare, overBare);
   const each = (side) => runs[side].map((scenarios) => scenarios.get(name)?.api.toFixed(2) ?? '–').join(' / ');
-  rows.push([name, oldApi.toFixed(2), newApi.toFixed(2), `${ratio.toFixed(2)}x`, newBare.toFixed(2), `${overBare.toFixed(2)}x`, each('old'), each('new')]);
+  rows.push([name, oldApi.toFixed(2), newApi.toFixed(2), `${ratio.toFixed(2)}x`, newBare.toFixed(2), `${overBare.toFixed(2)}x`, oldSql.toFixed(2), newSql.toFixed(2), each('old'), each('new')]);
 }
-const header = ['scenario', 'old API p95', 'new API p95', 'new/old', 'new bare p95', 'new API/bare', 'old rounds', 'new rounds'];
+const header = ['scenario', 'old API p95', 'new API p95', 'new/old', 'new bare p95', 'new API/bare', 'old SQL p95', 'new SQL p95', 'old API rounds', 'new API rounds'];
 const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)) + 2);
 process.stdout.write(`bench:list:compare — ${rounds} alternating round(s) each; medians of the per-round p95s (ms)\n`);
 process.stdout.write(`other checkout (old): ${other}\nthis checkout (new): ${here}\n`);
