@@ -5,6 +5,7 @@ export * from './retention.sweeper';
 export * from './scheduler-settings';
 export * from './scheduler.module';
 export * from './stale-lease.sweeper';
+export * from './task-claimer';
 export * from './task-queue.module';
 export * from './task-queue.repository';
 export * from './task-settlement';

@@ -38,6 +38,36 @@ interface ClaimRow {
   attempts_base: number;
 }
 
+/** What a fair claim takes and where it starts (TaskQueueRepository.claimDueTasksFairly). */
+export interface FairClaimOptions {
+  /** Most tasks to claim. */
+  limit: number;
+  leaseMs: number;
+  /** Most running tasks per workspace, across all processes (SCHEDULER_WORKSPACE_CONCURRENCY). */
+  cap: number;
+  /** The walk starts after this workspace_id ('' : from the first). */
+  cursor: string;
+  /** Most workspaces the walk visits in one statement. */
+  maxVisits: number;
+}
+
+export interface FairClaimResult {
+  tasks: ClaimedTask[];
+  /** The last workspace the walk visited (null: none after the cursor has pending tasks). */
+  lastVisited: string | null;
+  /** The walk went past the last workspace with pending tasks. */
+  reachedEnd: boolean;
+  /** A workspace was skipped because another claim held its claim lock. */
+  contended: boolean;
+}
+
+interface FairClaimSummaryRow {
+  last_visited: string | null;
+  visits: number;
+  gathered: number;
+  contended: boolean;
+}
+
 const RETURNING_CLAIMED = `t.id, t.parent_id, t.workspace_id, t.source_event_id, t.resource_type, t.resource_id, t.metadata, t.attempts, t.attempts_base`;
 
 /**
@@ -96,6 +126,99 @@ export class TaskQueueRepository {
   }
 
   /**
+   * Claims up to `limit` due tasks as leases of `workerId`, fairly across
+   * workspaces, never letting a workspace hold more than `cap` running tasks
+   * (leased and not awaiting children) across all processes. One statement:
+   *
+   * 1. `walk` visits the workspaces that have pending tasks in workspace_id
+   *    order, starting after `cursor` (where this process's previous claim
+   *    stopped: round-robin), each in one descent of
+   *    cleanup_tasks_workspace_due_idx (the first entry past the previous
+   *    workspace is the next workspace and its oldest pending task), so a
+   *    workspace with 100,000 queued tasks costs what one with 1 costs. For a
+   *    workspace whose oldest task is due, cleanup_tasks_free_slots takes the
+   *    workspace's claim lock and counts its running tasks (migration
+   *    FairClaims1764930000000 explains why that is safe across processes);
+   *    then up to that many of its due tasks are read, oldest first. The walk
+   *    stops when it has read `limit` tasks, after `maxVisits` workspaces, or
+   *    at the last workspace.
+   * 2. `picked` interleaves them: every workspace's first task, then every
+   *    second one…, up to `limit`.
+   * 3. `locked` locks them FOR UPDATE SKIP LOCKED (the rows were read in the
+   *    statement's snapshot: one claimed by another process meanwhile fails
+   *    the re-check on its newest version and is skipped) and `claimed`
+   *    turns them into leases, as claimDueTasks does.
+   *
+   * Every row carries the walk's summary (a row without a task when nothing
+   * was claimed): where it stopped, whether it reached the last workspace,
+   * and whether a workspace was skipped because another claim held its lock.
+   */
+  async claimDueTasksFairly(workerId: string, options: FairClaimOptions): Promise<FairClaimResult> {
+    const { limit, leaseMs, cap, cursor, maxVisits } = options;
+    const { rows } = await this.db.query<ClaimRow & FairClaimSummaryRow>({
+      name: 'cleanup_tasks_claim_due_fairly',
+      text: `
+        WITH RECURSIVE walk (workspace_id, free, visit, gathered, ids) AS (
+          SELECT $5::text COLLATE "C", 0, 0, 0, '{}'::text[] COLLATE "C"
+          UNION ALL
+          SELECT head.workspace_id, slots.free, walk.visit + 1, walk.gathered + cardinality(walk.ids), due.ids
+            FROM walk
+           CROSS JOIN LATERAL (
+             SELECT workspace_id, run_at FROM cleanup_tasks
+              WHERE status = 'pending' AND workspace_id > walk.workspace_id
+              ORDER BY workspace_id, run_at
+              LIMIT 1
+           ) AS head
+           CROSS JOIN LATERAL (
+             SELECT CASE WHEN head.run_at <= now() THEN cleanup_tasks_free_slots(head.workspace_id, $4) ELSE 0 END AS free
+           ) AS slots
+           CROSS JOIN LATERAL (
+             SELECT ARRAY(SELECT id FROM cleanup_tasks
+                           WHERE workspace_id = head.workspace_id AND status = 'pending' AND run_at <= now()
+                           ORDER BY run_at
+                           LIMIT least(greatest(slots.free, 0), $2)) AS ids
+           ) AS due
+           WHERE walk.visit < $6 AND walk.gathered + cardinality(walk.ids) < $2
+        ),
+        picked AS (
+          SELECT task.id FROM walk CROSS JOIN LATERAL unnest(walk.ids) WITH ORDINALITY AS task(id, rank)
+           ORDER BY task.rank, walk.visit
+           LIMIT $2
+        ),
+        locked AS (
+          SELECT id FROM cleanup_tasks
+           WHERE id IN (SELECT id FROM picked) AND status = 'pending' AND run_at <= now()
+           FOR UPDATE SKIP LOCKED
+        ),
+        claimed AS (
+          UPDATE cleanup_tasks AS t
+             SET status = 'in_progress', locked_by = $1, locked_until = now() + $3 * interval '1 millisecond',
+                 attempts = t.attempts + 1, updated_at = now()
+            FROM locked
+           WHERE t.id = locked.id
+          RETURNING ${RETURNING_CLAIMED}
+        ),
+        summary AS (
+          SELECT (array_agg(workspace_id ORDER BY visit DESC))[1] AS last_visited,
+                 coalesce(max(visit), 0)::int AS visits,
+                 coalesce(sum(cardinality(ids)), 0)::int AS gathered,
+                 coalesce(bool_or(free < 0), false) AS contended
+            FROM walk
+           WHERE visit > 0
+        )
+        SELECT summary.*, t.* FROM summary LEFT JOIN claimed AS t ON true`,
+      values: [workerId, limit, leaseMs, cap, cursor, maxVisits],
+    });
+    const summary = rows[0];
+    return {
+      tasks: rows.filter((row) => row.id !== null).map(toClaimedTask),
+      lastVisited: summary.last_visited,
+      reachedEnd: summary.visits < maxVisits && summary.gathered < limit,
+      contended: summary.contended,
+    };
+  }
+
+  /**
    * Milliseconds until the earliest pending task is due (0 when one is due
    * now), or null when nothing is pending. An idle worker sleeps that long, so
    * a backoff ends on time without a notification. min() over the partial
@@ -108,6 +231,58 @@ export class TaskQueueRepository {
     });
     const ms = rows[0]?.ms;
     return ms === null || ms === undefined ? null : Math.max(0, ms);
+  }
+
+  /**
+   * Milliseconds until the earliest pending task that a fair claim could
+   * take becomes due: negative when it is overdue (minus its wait: the lag),
+   * null when every workspace with pending tasks is at its cap (or none has
+   * any). A workspace at its cap (`cap` running tasks; null: no cap) is
+   * left out: its tasks wait for its own running ones, not for a worker.
+   *
+   * Cheap and bounded: `capped` reads cleanup_tasks_running_idx (as many
+   * entries as tasks are running); the oldest pending task overall is one
+   * entry of cleanup_tasks_due_idx, and when its workspace is not capped it
+   * is the answer. Only otherwise are the workspaces' oldest tasks visited,
+   * one descent of cleanup_tasks_workspace_due_idx each, at most
+   * `maxWorkspaces` of them (in workspace_id order).
+   */
+  async claimableDueInMs(cap: number | null, maxWorkspaces: number): Promise<number | null> {
+    const { rows } = await this.db.query<{ ms: number | null }>({
+      name: 'cleanup_tasks_claimable_due',
+      text: `
+        WITH capped AS MATERIALIZED (
+          SELECT workspace_id FROM cleanup_tasks
+           WHERE status = 'in_progress' AND NOT awaiting_children AND $1::int IS NOT NULL
+           GROUP BY workspace_id
+          HAVING count(*) >= $1::int
+        ),
+        oldest AS (
+          SELECT workspace_id, run_at FROM cleanup_tasks WHERE status = 'pending' ORDER BY run_at LIMIT 1
+        )
+        SELECT (EXTRACT(EPOCH FROM (
+                 CASE WHEN NOT EXISTS (SELECT 1 FROM capped WHERE capped.workspace_id = oldest.workspace_id) THEN oldest.run_at
+                 ELSE (
+                   WITH RECURSIVE heads (workspace_id, run_at, visit) AS (
+                     SELECT ''::text COLLATE "C", NULL::timestamptz, 0
+                     UNION ALL
+                     SELECT head.workspace_id, head.run_at, heads.visit + 1
+                       FROM heads
+                      CROSS JOIN LATERAL (
+                        SELECT workspace_id, run_at FROM cleanup_tasks
+                         WHERE status = 'pending' AND workspace_id > heads.workspace_id
+                         ORDER BY workspace_id, run_at
+                         LIMIT 1
+                      ) AS head
+                      WHERE heads.visit < $2
+                   )
+                   SELECT min(run_at) FROM heads WHERE visit > 0 AND workspace_id NOT IN (SELECT workspace_id FROM capped)
+                 ) END - now())) * 1000)::float8 AS ms
+          FROM oldest`,
+      values: [cap, maxWorkspaces],
+    });
+    const ms = rows[0]?.ms;
+    return ms === null || ms === undefined ? null : ms;
   }
 
   /**
@@ -349,7 +524,27 @@ export class TaskQueueRepository {
     return rows.map((row) => row.id);
   }
 
-  /** Running tasks whose lease expired (the worker died or stalled), oldest first; cleanup_tasks_lease_idx. */
+  /**
+   * Hands back tasks this worker claimed ahead and never started (shutdown):
+   * exactly as before the claim, run_at and attempts included, so they keep
+   * their place in the queue and the attempt that never began is not counted.
+   */
+  async returnUnstartedTasks(workerId: string, ids: readonly string[]): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `UPDATE cleanup_tasks
+          SET status = 'pending', locked_by = NULL, locked_until = NULL, attempts = attempts - 1, updated_at = now()
+        WHERE id = ANY($2) AND locked_by = $1 AND status = 'in_progress'
+       RETURNING id`,
+      [workerId, ids],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Running tasks whose lease expired (the worker died or stalled), oldest
+   * first: cleanup_tasks_running_idx holds only running tasks (as many as
+   * the processes' slots), read whole and sorted.
+   */
   async findExpiredLeases(limit: number): Promise<string[]> {
     const { rows } = await this.db.query<{ id: string }>(
       `SELECT id FROM cleanup_tasks

@@ -1,11 +1,14 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { backoffDelayMs } from './backoff';
 import { type ClaimedTask, type HandlerResult, PermanentTaskError } from './cleanup-handler';
 import { DueTaskListener } from './due-task.listener';
 import { HandlerRegistry } from './handler-registry';
+import { PrefetchQueue } from './prefetch-queue';
 import { SchedulerSettings } from './scheduler-settings';
+import { TaskClaimer } from './task-claimer';
 import { TaskQueueRepository, type TaskRef } from './task-queue.repository';
 import { type SettleOutcome, TaskSettlement, truncate } from './task-settlement';
 
@@ -49,9 +52,11 @@ export class WorkerShutdownError extends Error {
 }
 
 /**
- * One scheduler process's worker: claims due tasks in batches up to its free
- * slots (bounded concurrency), runs their handlers, records outcomes, renews
- * leases, and on shutdown stops claiming, lets handlers finish until the
+ * One scheduler process's worker: claims due tasks in batches for its free
+ * slots and a few ahead (PrefetchQueue; fairly across workspaces unless
+ * configured otherwise: TaskClaimer), runs their handlers (bounded
+ * concurrency), records outcomes, renews leases, and on shutdown stops
+ * claiming, hands back what it claimed ahead, lets handlers finish until the
  * timeout, then releases what is left.
  *
  * A slot is free again as soon as its handler returns; recording the outcome
@@ -78,6 +83,8 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   private heartbeatBusy = false;
   private completions: PendingCompletion[] = [];
   private flushing = false;
+  /** Claimed ahead, not started (not in inFlight until they start). */
+  private readonly prefetched: PrefetchQueue;
 
   constructor(
     private readonly settings: SchedulerSettings,
@@ -85,7 +92,10 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly settlement: TaskSettlement,
     private readonly handlers: HandlerRegistry,
     private readonly listener: DueTaskListener,
-  ) {}
+    private readonly claimer: TaskClaimer,
+  ) {
+    this.prefetched = new PrefetchQueue(settings.prefetch, settings.concurrency);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.start();
@@ -101,8 +111,11 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.settings.heartbeatIntervalMs);
     await this.listener.start(() => this.nudge());
     this.nudge();
-    const { concurrency, batchSize, leaseMs, maxAttempts } = this.settings;
-    this.logger.log(`worker ${this.id} started: concurrency ${concurrency}, batch ${batchSize}, lease ${leaseMs} ms, max attempts ${maxAttempts}`);
+    const { concurrency, batchSize, prefetch, leaseMs, maxAttempts, fairClaims, workspaceConcurrency } = this.settings;
+    this.logger.log(
+      `worker ${this.id} started: concurrency ${concurrency}, batch ${batchSize}, prefetch up to ${prefetch}, lease ${leaseMs} ms, max attempts ${maxAttempts}, ` +
+        (fairClaims ? `fair claims (at most ${workspaceConcurrency} running per workspace)` : 'oldest-first claims'),
+    );
   }
 
   /**
@@ -119,6 +132,7 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
     clearTimeout(this.wakeTimer);
     await this.listener.stop();
     await this.claimLoop;
+    await this.returnPrefetched();
 
     const claimed = [...this.inFlight.values()];
     let timer: NodeJS.Timeout | undefined;
@@ -166,16 +180,19 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
     try {
       for (;;) {
         this.claimRequested = false;
-        const { concurrency } = this.settings;
-        const free = Math.min(concurrency - this.handlersRunning, 2 * concurrency - this.inFlight.size);
-        if (free <= 0) return; // every finishing handler and every recorded outcome nudges
-        const limit = Math.min(free, this.settings.batchSize);
-        const tasks = await this.queue.claimDueTasks(this.id, limit, this.settings.leaseMs);
-        for (const task of tasks) this.run(task);
+        const limit = this.claimLimit();
+        if (limit <= 0) return; // every finishing handler and every recorded outcome nudges
+        const { tasks, contended } = await this.claimer.claim(this.id, limit);
+        this.prefetched.push(tasks);
+        this.startPrefetched();
         if (this.state !== 'running') return;
         if (tasks.length === limit || this.claimRequested) continue;
-        const nextDueMs = await this.queue.nextDueInMs();
-        sleepMs = nextDueMs === null ? this.settings.pollIntervalMs : Math.min(this.settings.pollIntervalMs, Math.max(MIN_SLEEP_MS, nextDueMs));
+        if (contended) {
+          sleepMs = MIN_SLEEP_MS;
+          return;
+        }
+        const nextMs = await this.claimer.nextClaimableInMs();
+        sleepMs = nextMs === null ? this.settings.pollIntervalMs : Math.min(this.settings.pollIntervalMs, Math.max(MIN_SLEEP_MS, nextMs));
         return;
       }
     } catch (error) {
@@ -194,6 +211,43 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
     }
   }
 
+  /**
+   * How many tasks to claim now: the free slots plus the prefetch depth,
+   * less what waits already, at most SCHEDULER_BATCH_SIZE. At most
+   * 2 × concurrency tasks are in flight (running or having their outcome
+   * recorded; backpressure when the database is slow) besides those claimed
+   * ahead. While every slot is busy, the queue ahead is refilled only once it
+   * is half empty, so that refills come in batches rather than one task a claim.
+   */
+  private claimLimit(): number {
+    const { concurrency, batchSize } = this.settings;
+    const slotsFree = concurrency - this.handlersRunning;
+    const depth = this.prefetched.depth();
+    if (slotsFree <= 0 && this.prefetched.size * 2 > depth) return 0;
+    const wanted = slotsFree + depth - this.prefetched.size;
+    return Math.min(batchSize, wanted, 2 * concurrency - this.inFlight.size + depth - this.prefetched.size);
+  }
+
+  /** Starts claimed tasks while slots are free. */
+  private startPrefetched(): void {
+    while (this.state === 'running' && this.handlersRunning < this.settings.concurrency) {
+      const task = this.prefetched.shift();
+      if (!task) return;
+      this.run(task);
+    }
+  }
+
+  /** Shutdown: tasks claimed ahead go back to the queue as they were, for another process to take at once. */
+  private async returnPrefetched(): Promise<void> {
+    const unstarted = this.prefetched.drain();
+    if (unstarted.length === 0) return;
+    try {
+      await this.queue.returnUnstartedTasks(this.id, unstarted.map((task) => task.id));
+    } catch (error) {
+      this.logger.error(`could not hand back ${unstarted.length} task(s) claimed ahead; their leases expire in ${this.settings.leaseMs} ms: ${describe(error)}`);
+    }
+  }
+
   private run(task: ClaimedTask): void {
     const entry: InFlightTask = { task, controller: new AbortController(), settling: false, done: Promise.resolve() };
     this.inFlight.set(task.id, entry);
@@ -207,23 +261,26 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /** The handler is done (returned or threw): its slot takes the next task while the outcome is recorded. */
-  private handlerReturned(entry: InFlightTask): void {
+  private handlerReturned(entry: InFlightTask, runMs: number): void {
     entry.settling = true;
     this.handlersRunning--;
+    this.prefetched.recordRun(runMs);
+    this.startPrefetched();
     this.nudge();
   }
 
   private async execute(entry: InFlightTask): Promise<void> {
     const { task, controller } = entry;
     let result: HandlerResult | void;
+    const startedAt = performance.now();
     try {
       result = await this.handlers.get(task.resourceType).handle(task, { signal: controller.signal, workerId: this.id });
     } catch (error) {
-      this.handlerReturned(entry);
+      this.handlerReturned(entry, performance.now() - startedAt);
       await this.recordFailure(task, error, controller.signal);
       return;
     }
-    this.handlerReturned(entry);
+    this.handlerReturned(entry, performance.now() - startedAt);
     const children = result?.children ?? [];
     const outcome = children.length === 0 ? await this.completeSoon(task) : await this.settlement.settle(this.id, task, children);
     if (outcome === 'lease_lost') {
@@ -274,19 +331,22 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /**
-   * Renews the leases of every task in flight. A task not renewed and no
-   * longer held went to another worker (this process stalled past the
-   * lease): its handler is told through the abort signal.
+   * Renews the leases of every task in flight or claimed ahead. A task not
+   * renewed and no longer held went to another worker (this process stalled
+   * past the lease): its handler is told through the abort signal; one
+   * claimed ahead is dropped.
    */
   private async heartbeat(): Promise<void> {
-    if (this.heartbeatBusy || this.inFlight.size === 0) return;
+    if (this.heartbeatBusy || this.inFlight.size + this.prefetched.size === 0) return;
     this.heartbeatBusy = true;
     try {
-      const ids = [...this.inFlight.keys()];
+      const ids = [...this.inFlight.keys(), ...this.prefetched.ids()];
       const extended = new Set(await this.queue.extendLeases(this.id, ids, this.settings.leaseMs));
       const unconfirmed = ids.filter((id) => !extended.has(id));
       if (unconfirmed.length === 0) return;
       const held = new Set(await this.queue.findHeldLeases(this.id, unconfirmed));
+      const lostAhead = this.prefetched.remove(new Set(unconfirmed.filter((id) => !held.has(id))));
+      if (lostAhead.length > 0) this.logger.warn(`lease on ${lostAhead.length} task(s) claimed ahead was lost (expired before a heartbeat); dropped without running them`);
       for (const id of unconfirmed) {
         const entry = this.inFlight.get(id);
         if (held.has(id) || !entry || entry.settling || entry.controller.signal.aborted) continue;

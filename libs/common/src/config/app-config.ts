@@ -105,6 +105,23 @@ export class AppConfig {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   SCHEDULER_BATCH_SIZE: number = 20;
 
+  /**
+   * Most tasks claimed ahead of free slots: leased and waiting in this
+   * process for a handler to finish. The depth used follows the recent
+   * handler run times, so that a task claimed ahead starts within ~100 ms:
+   * none ahead for handlers that run for seconds. 0: claim only for free slots.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1000)
+  SCHEDULER_PREFETCH: number = 10;
+
+  /** Claim due tasks round-robin over workspaces, each capped at SCHEDULER_WORKSPACE_CONCURRENCY running tasks; false: oldest first (run_at), no cap. Use one setting in every process. */
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  SCHEDULER_FAIR_CLAIMS: boolean = true;
+
+  /** Most running (leased, including claimed ahead) tasks of one workspace across all processes, with fair claims. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  SCHEDULER_WORKSPACE_CONCURRENCY: number = 5;
+
   /** A claim is a lease this long; heartbeats renew it every third of it. A dead worker's tasks are re-claimed after it expires. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86400)
   SCHEDULER_LEASE_SECONDS: number = 60;
@@ -141,7 +158,7 @@ export const CONFIG_KEYS = [
   'PORT', 'HOST', 'DATABASE_URL', 'EMBEDDED_POSTGRES_DIR', 'EMBEDDED_POSTGRES_PORT', 'SCHEDULER_ENABLED',
   'BOOTSTRAP_ADMIN_TOKEN', 'CURSOR_SECRET', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_POOL_SIZE', 'LIST_QUERY_TIMEOUT_MS',
   'LIST_POOL_SIZE', 'TREE_QUERY_TIMEOUT_MS', 'TREE_POOL_SIZE', 'STREAM_STALL_TIMEOUT_MS', 'AUTH_CACHE_TTL_MS',
-  'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',
+  'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_PREFETCH', 'SCHEDULER_FAIR_CLAIMS', 'SCHEDULER_WORKSPACE_CONCURRENCY', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',
   'SCHEDULER_BACKOFF_MAX_MS', 'SCHEDULER_POLL_INTERVAL_MS', 'SCHEDULER_SHUTDOWN_TIMEOUT_MS', 'RETENTION_ENABLED', 'RETENTION_DAYS',
 ] as const satisfies readonly (keyof AppConfig)[];
 
