@@ -85,6 +85,112 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
     });
   });
 
+  describe('claimDueTasksFairly', () => {
+    const CAP = 5;
+    const fair = (worker: string, limit: number, cursor = '', cap = CAP) => sut.claimDueTasksFairly(worker, { limit, leaseMs: LEASE_MS, cap, cursor, maxVisits: 200 });
+    const enqueueIn = (workspaceId: string, count: number) => insertTasks(dataSource, Array.from({ length: count }, () => ({ workspaceId })));
+    const runningIn = async (workspaceId: string): Promise<number> =>
+      (await dataSource.query(`SELECT count(*)::int AS n FROM cleanup_tasks WHERE workspace_id = $1 AND status = 'in_progress' AND NOT awaiting_children`, [workspaceId]))[0].n;
+
+    it('gives each workspace in turn as many due tasks as it has free slots, so a backlog takes no more than its cap', async () => {
+      await enqueueIn('ws_a', 100);
+      const [b, c] = [...(await enqueueIn('ws_b', 1)), ...(await enqueueIn('ws_c', 1))];
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '1 hour' WHERE workspace_id = 'ws_a'`);
+
+      const claim = await fair(WORKER, 10);
+      expect(claim.tasks.map((t) => t.workspaceId).sort()).toEqual(['ws_a', 'ws_a', 'ws_a', 'ws_a', 'ws_a', 'ws_b', 'ws_c']);
+      // Interleaved: every workspace's first task before anyone's second.
+      expect(claim.tasks.slice(0, 3).map((t) => t.workspaceId).sort()).toEqual(['ws_a', 'ws_b', 'ws_c']);
+      expect(claim.tasks[0]).toMatchObject({ attempts: 1, attemptsBase: 0 });
+      expect(claim).toMatchObject({ lastVisited: 'ws_c', reachedEnd: true, contended: false });
+      expect(await task(b)).toMatchObject({ status: 'in_progress', locked_by: WORKER, attempts: 1 });
+      expect((await task(c)).status).toBe('in_progress');
+      // A turn ends with the claim's limit: the walk stops there and the next claim goes on after it.
+      await dataSource.query(`UPDATE cleanup_tasks SET status = 'completed', completed_at = now(), locked_by = NULL WHERE status = 'in_progress'`);
+      await enqueueIn('ws_b', 3);
+      const short = await fair(WORKER, 4);
+      expect(short.tasks.map((t) => t.workspaceId)).toEqual(['ws_a', 'ws_a', 'ws_a', 'ws_a']);
+      expect(short).toMatchObject({ lastVisited: 'ws_a', reachedEnd: false });
+      expect((await fair(WORKER, 4, 'ws_a')).tasks.map((t) => t.workspaceId)).toEqual(['ws_b', 'ws_b', 'ws_b']);
+    });
+
+    it('never lets a workspace run more than the cap, counting running leases but not parents waiting for children', async () => {
+      const [parent] = await enqueueIn('ws_a', 1);
+      await dataSource.query(`UPDATE cleanup_tasks SET status = 'in_progress', awaiting_children = true WHERE id = $1`, [parent]);
+      await enqueueIn('ws_a', 20);
+      expect((await fair(WORKER, 3)).tasks).toHaveLength(3);
+      const second = await fair(OTHER, 10);
+      expect(second.tasks).toHaveLength(CAP - 3);
+      expect(await runningIn('ws_a')).toBe(CAP);
+      expect((await fair(OTHER, 10)).tasks).toEqual([]);
+      // A slot frees when a running task completes.
+      await sut.completeTasks(WORKER, [(await dataSource.query(`SELECT id FROM cleanup_tasks WHERE locked_by = $1 LIMIT 1`, [WORKER]))[0].id]);
+      expect((await fair(OTHER, 10)).tasks).toHaveLength(1);
+    });
+
+    it('holds the cap against concurrent claimers in separate transactions', async () => {
+      await enqueueIn('ws_a', 300);
+      await enqueueIn('ws_b', 300);
+      for (let round = 0; round < 5; round++) {
+        const ids: string[] = [];
+        for (let wave = 0; wave < 3; wave++) {
+          const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => fair(`w${round}_${i}`, 3)));
+          ids.push(...claims.flatMap((claim) => claim.tasks.map((t) => t.id)));
+          expect(await runningIn('ws_a')).toBeLessThanOrEqual(CAP);
+          expect(await runningIn('ws_b')).toBeLessThanOrEqual(CAP);
+        }
+        expect(new Set(ids).size).toBe(ids.length);
+        // Claimers that found a workspace's lock taken skipped it; one more claim fills it to the cap, not beyond.
+        await fair('w_last', 20);
+        expect([await runningIn('ws_a'), await runningIn('ws_b')]).toEqual([CAP, CAP]);
+        await dataSource.query(`UPDATE cleanup_tasks SET status = 'completed', completed_at = now(), locked_by = NULL, locked_until = NULL WHERE status = 'in_progress'`);
+      }
+    });
+
+    it('goes on after the cursor, skips workspaces whose tasks are not due or that are at their cap, and says when it reached the last one', async () => {
+      await enqueueIn('ws_a', 2);
+      await enqueueIn('ws_b', 2);
+      await enqueueIn('ws_c', 2);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() + interval '1 hour' WHERE workspace_id = 'ws_b'`);
+
+      const afterA = await fair(WORKER, 10, 'ws_a');
+      expect(afterA.tasks.map((t) => t.workspaceId)).toEqual(['ws_c', 'ws_c']);
+      expect(afterA).toMatchObject({ lastVisited: 'ws_c', reachedEnd: true });
+      const fromStart = await fair(WORKER, 10, '', 1);
+      expect(fromStart.tasks.map((t) => t.workspaceId)).toEqual(['ws_a']);
+      // ws_a and ws_c are at a cap of 1 now; ws_b is not due.
+      expect((await fair(WORKER, 10, '', 1)).tasks).toEqual([]);
+      expect(await fair(WORKER, 10, 'ws_c')).toMatchObject({ tasks: [], lastVisited: null, reachedEnd: true });
+    });
+
+    it('tells how long until a task a claim could take is due, leaving out workspaces at their cap', async () => {
+      expect(await sut.claimableDueInMs(CAP, 1000)).toBeNull();
+      await enqueueIn('ws_full', 10);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '1 hour' WHERE workspace_id = 'ws_full'`);
+      await fair(WORKER, 10);
+      expect(await runningIn('ws_full')).toBe(CAP);
+      // Only ws_full has due tasks, and it is at its cap.
+      expect(await sut.claimableDueInMs(CAP, 1000)).toBeNull();
+      expect(await sut.claimableDueInMs(null, 1000)).toBeLessThan(-3_500_000);
+      const [later] = await enqueueIn('ws_later', 1);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() + interval '10 seconds' WHERE id = $1`, [later]);
+      const ms = await sut.claimableDueInMs(CAP, 1000);
+      expect(ms).toBeGreaterThan(8000);
+      expect(ms).toBeLessThanOrEqual(10_000);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '2 seconds' WHERE id = $1`, [later]);
+      expect(await sut.claimableDueInMs(CAP, 1000)).toBeLessThan(-1900);
+    });
+
+    it('hands back tasks claimed ahead exactly as they were before the claim', async () => {
+      const [id] = await enqueueIn('ws_a', 1);
+      const before = await task(id);
+      await fair(WORKER, 1);
+      expect(await sut.returnUnstartedTasks(OTHER, [id])).toEqual([]);
+      expect(await sut.returnUnstartedTasks(WORKER, [id])).toEqual([id]);
+      expect(await task(id)).toMatchObject({ status: 'pending', locked_by: null, locked_until: null, attempts: 0, attempts_base: 0, run_at: before.run_at });
+    });
+  });
+
   describe('state changes are guarded by the lease holder', () => {
     it('completes only the tasks this worker holds', async () => {
       const [mine, theirs] = await insertTasks(dataSource, [{}, {}]);
