@@ -95,30 +95,32 @@ export class TaskQueueRepository {
   }
 
   /**
-   * Claims up to `limit` due tasks as leases of `workerId`, in run_at order.
+   * Claims up to `limit` due tasks as leases of `workerId`, in run_at order
+   * (SCHEDULER_FAIR_CLAIMS=false; the fair claim is claimDueTasksFairly).
    *
-   * One statement (the graphile-worker / pg-boss shape): the CTE picks due rows
-   * with FOR UPDATE SKIP LOCKED, so concurrent claimers neither wait on nor
+   * One statement (the graphile-worker / pg-boss shape): the subquery picks due
+   * rows with FOR UPDATE SKIP LOCKED, so concurrent claimers neither wait on nor
    * double-claim a row, walking cleanup_tasks_due_idx (run_at WHERE pending);
    * the UPDATE turns them into leases in the same round trip. `attempts`
    * counts the execution as started here, so a crash mid-handler still counts.
+   * The ids go to the UPDATE as an array, not a join: the prepared statement's
+   * generic plan then reads them by primary key whatever `limit` is, where a
+   * join planned for an unknown LIMIT hashes a scan of the whole table (and
+   * PostgreSQL, seeing that, planned the statement afresh on every call).
    */
   async claimDueTasks(workerId: string, limit: number, leaseMs: number): Promise<ClaimedTask[]> {
     const { rows } = await this.db.query<ClaimRow>({
       name: 'cleanup_tasks_claim_due',
       text: `
-        WITH due AS (
-          SELECT id FROM cleanup_tasks
-           WHERE status = 'pending' AND run_at <= now()
-           ORDER BY run_at
-           LIMIT $2
-           FOR UPDATE SKIP LOCKED
-        )
         UPDATE cleanup_tasks AS t
            SET status = 'in_progress', locked_by = $1, locked_until = now() + $3 * interval '1 millisecond',
                attempts = t.attempts + 1, updated_at = now()
-          FROM due
-         WHERE t.id = due.id
+         WHERE t.id = ANY (ARRAY(
+                 SELECT id FROM cleanup_tasks
+                  WHERE status = 'pending' AND run_at <= now()
+                  ORDER BY run_at
+                  LIMIT $2
+                  FOR UPDATE SKIP LOCKED))
         RETURNING ${RETURNING_CLAIMED}`,
       values: [workerId, limit, leaseMs],
     });

@@ -36,6 +36,12 @@ interface PendingCompletion {
 
 /** Shortest sleep after a claim came back short while rows looked due (claimed by a peer a moment ago). */
 const MIN_SLEEP_MS = 5;
+/**
+ * Completion statements in flight at once: while one commits, the next batch
+ * is already on its way (and their commits can share a WAL flush), so
+ * recording outcomes keeps up with claims that take a batch at a time.
+ */
+const COMPLETION_FLUSHES = 2;
 
 export class LeaseLostError extends Error {
   constructor(taskId: string) {
@@ -60,8 +66,8 @@ export class WorkerShutdownError extends Error {
  * timeout, then releases what is left.
  *
  * A slot is free again as soon as its handler returns; recording the outcome
- * (batched) overlaps with the next claim. At most `concurrency` outcomes wait
- * to be recorded at once (backpressure when the database is slow); their
+ * (batched) overlaps with the next claim. At most 2 × `concurrency` outcomes
+ * wait to be recorded at once (backpressure when the database is slow); their
  * leases stay held and renewed until they are.
  */
 @Injectable()
@@ -82,7 +88,8 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   private heartbeatTimer?: NodeJS.Timeout;
   private heartbeatBusy = false;
   private completions: PendingCompletion[] = [];
-  private flushing = false;
+  /** Completion statements running (at most COMPLETION_FLUSHES). */
+  private flushing = 0;
   /** Claimed ahead, not started (not in inFlight until they start). */
   private readonly prefetched: PrefetchQueue;
 
@@ -214,7 +221,7 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   /**
    * How many tasks to claim now: the free slots plus the prefetch depth,
    * less what waits already, at most SCHEDULER_BATCH_SIZE. At most
-   * 2 × concurrency tasks are in flight (running or having their outcome
+   * 3 × concurrency tasks are in flight (running or having their outcome
    * recorded; backpressure when the database is slow) besides those claimed
    * ahead. While every slot is busy, the queue ahead is refilled only once it
    * is half empty, so that refills come in batches rather than one task a claim.
@@ -225,7 +232,7 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
     const depth = this.prefetched.depth();
     if (slotsFree <= 0 && this.prefetched.size * 2 > depth) return 0;
     const wanted = slotsFree + depth - this.prefetched.size;
-    return Math.min(batchSize, wanted, 2 * concurrency - this.inFlight.size + depth - this.prefetched.size);
+    return Math.min(batchSize, wanted, 3 * concurrency - this.inFlight.size + depth - this.prefetched.size);
   }
 
   /** Starts claimed tasks while slots are free. */
@@ -305,13 +312,13 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
 
   /**
    * Completion of a run that spawned nothing, batched: everything finishing
-   * in the same tick (and while a flush is running) goes in one statement.
+   * in the same tick (and while the flushes are busy) goes in one statement.
    */
   private completeSoon(task: TaskRef): Promise<SettleOutcome> {
     return new Promise<SettleOutcome>((resolve, reject) => {
       this.completions.push({ task: { id: task.id, parentId: task.parentId }, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
+      if (this.flushing < COMPLETION_FLUSHES) {
+        this.flushing++;
         setImmediate(() => void this.flushCompletions());
       }
     });
@@ -327,7 +334,7 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
         for (const pending of batch) pending.reject(error);
       }
     }
-    this.flushing = false;
+    this.flushing--;
   }
 
   /**
