@@ -16,8 +16,9 @@
 // All run in this process: ours as the worker deployable with the probe
 // handlers (no-op), graphile-worker with a no-op task; both log quietly.
 // Settings: BENCH_JOBS (20000), BENCH_CONCURRENCY (10), BENCH_ROUNDS (5),
-// BENCH_WORKSPACES (100), BENCH_LATENCY_SAMPLES (200), DATABASE_URL (else an
-// embedded PostgreSQL in .data/bench-scheduler-postgres on BENCH_PG_PORT, 54399).
+// BENCH_WORKSPACES (100), BENCH_LATENCY_SAMPLES (200), BENCH_ONLY (a subset of
+// the systems, no summary), DATABASE_URL (else an embedded PostgreSQL in
+// .data/bench-scheduler-postgres on BENCH_PG_PORT, 54399).
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +30,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WORKSPACES = Number(process.env.BENCH_WORKSPACES ?? 100);
 const PG_PORT = Number(process.env.BENCH_PG_PORT ?? 54399);
+/** Only these systems (comma-separated: ours, graphile, oursOne, graphileBatched, oursFifo), to look into one; then no ratios and no pickup latency. */
+const ONLY = process.env.BENCH_ONLY;
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
 const ENQUEUES_PER_SECOND = 20;
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -71,6 +74,10 @@ async function main() {
       { name: 'oursFifo', label: 'ours, fair claims off', start: () => oursSystem(url, producer, { workspaces: WORKSPACES, env: { SCHEDULER_FAIR_CLAIMS: 'false' } }) },
     ];
     await migrateGraphileWorker({ connectionString: url, logger: quietGraphileLogger });
+    if (ONLY) {
+      const keep = new Set(ONLY.split(','));
+      systems.splice(0, systems.length, ...systems.filter((system) => keep.has(system.name)));
+    }
 
     const throughput = Object.fromEntries(systems.map((system) => [system.name, []]));
     for (let round = 1; round <= ROUNDS; round++) {
@@ -85,6 +92,11 @@ async function main() {
           await running.stop();
         }
       }
+    }
+    if (ONLY) {
+      log('');
+      for (const system of systems) log(`  ${system.label.padEnd(28)} median ${fmt(median(throughput[system.name])).padStart(6)} jobs/s`);
+      return;
     }
     const latency = {};
     for (const system of systems.slice(0, 2)) {
