@@ -7,8 +7,6 @@ import { TaskQueueRepository } from './task-queue.repository';
 const MAX_VISITS_PER_STATEMENT = 200;
 /** Statements one claim runs at most while it comes back short for a reason the next statement overcomes (the visit bound, the wrap-around). */
 const MAX_STATEMENTS_PER_CLAIM = 3;
-/** Workspaces claimableDueInMs visits at most, when the oldest pending task's workspace is at its cap. */
-const MAX_WORKSPACES_SCANNED = 10_000;
 
 export interface ClaimOutcome {
   tasks: ClaimedTask[];
@@ -69,6 +67,6 @@ export class TaskClaimer {
    */
   nextClaimableInMs(): Promise<number | null> {
     const { fairClaims, workspaceConcurrency } = this.settings;
-    return fairClaims ? this.queue.claimableDueInMs(workspaceConcurrency, MAX_WORKSPACES_SCANNED) : this.queue.nextDueInMs();
+    return fairClaims ? this.queue.claimableDueInMs(workspaceConcurrency) : this.queue.nextDueInMs();
   }
 }
