@@ -141,9 +141,11 @@ export class TaskQueueRepository {
    *    workspace whose oldest task is due, cleanup_tasks_free_slots takes the
    *    workspace's claim lock and counts its running tasks (migration
    *    FairClaims1764930000000 explains why that is safe across processes);
-   *    then up to that many of its due tasks are read, oldest first. The walk
-   *    stops when it has read `limit` tasks, after `maxVisits` workspaces, or
-   *    at the last workspace.
+   *    then up to that many of its due tasks are read, oldest first (`slots`
+   *    is a subquery of its own: PostgreSQL never flattens one whose output
+   *    calls a volatile function, so the function runs once per workspace).
+   *    The walk stops when it has read `limit` tasks, after `maxVisits`
+   *    workspaces, or at the last workspace.
    * 2. `picked` interleaves them: every workspace's first task, then every
    *    second one…, up to `limit`.
    * 3. `locked` locks them FOR UPDATE SKIP LOCKED (the rows were read in the
