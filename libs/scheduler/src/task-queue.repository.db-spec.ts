@@ -9,7 +9,7 @@ import { DUE_TASKS_CHANNEL } from './due-task.listener';
 import { StaleLeaseSweeper } from './stale-lease.sweeper';
 import { RETENTION_FIRST_SWEEP_JOB, RETENTION_SWEEP_JOB, RetentionSweeper } from './retention.sweeper';
 import { SchedulerSettings } from './scheduler-settings';
-import { TaskQueueRepository } from './task-queue.repository';
+import { PENDING_BY_RUN_AT, PENDING_BY_WORKSPACE, RUNNING, TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
 
 const LEASE_MS = 30_000;
@@ -99,8 +99,6 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
 
       const claim = await fair(WORKER, 10);
       expect(claim.tasks.map((t) => t.workspaceId).sort()).toEqual(['ws_a', 'ws_a', 'ws_a', 'ws_a', 'ws_a', 'ws_b', 'ws_c']);
-      // Interleaved: every workspace's first task before anyone's second.
-      expect(claim.tasks.slice(0, 3).map((t) => t.workspaceId).sort()).toEqual(['ws_a', 'ws_b', 'ws_c']);
       expect(claim.tasks[0]).toMatchObject({ attempts: 1, attemptsBase: 0 });
       expect(claim).toMatchObject({ lastVisited: 'ws_c', reachedEnd: true, contended: false });
       expect(await task(b)).toMatchObject({ status: 'in_progress', locked_by: WORKER, attempts: 1 });
@@ -112,6 +110,18 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       expect(short.tasks.map((t) => t.workspaceId)).toEqual(['ws_a', 'ws_a', 'ws_a', 'ws_a']);
       expect(short).toMatchObject({ lastVisited: 'ws_a', reachedEnd: false });
       expect((await fair(WORKER, 4, 'ws_a')).tasks.map((t) => t.workspaceId)).toEqual(['ws_b', 'ws_b', 'ws_b']);
+    });
+
+    it('interleaves the workspaces of one claim when it has more than it may take: every first task before anyone’s second', async () => {
+      await enqueueIn('ws_a', 5);
+      await enqueueIn('ws_b', 5);
+      const claim = await fair(WORKER, 6);
+      expect(claim.tasks.map((t) => t.workspaceId).sort()).toEqual(['ws_a', 'ws_a', 'ws_a', 'ws_b', 'ws_b', 'ws_b']);
+      // The ones it read and did not take are left as they were.
+      const [{ pending, locked }] = await dataSource.query(
+        `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending, count(*) FILTER (WHERE locked_by IS NOT NULL)::int AS locked FROM cleanup_tasks`,
+      );
+      expect({ pending, locked }).toEqual({ pending: 4, locked: 6 });
     });
 
     it('never lets a workspace run more than the cap, counting running leases but not parents waiting for children', async () => {
@@ -188,6 +198,37 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       expect(await sut.returnUnstartedTasks(OTHER, [id])).toEqual([]);
       expect(await sut.returnUnstartedTasks(WORKER, [id])).toEqual([id]);
       expect(await task(id)).toMatchObject({ status: 'pending', locked_by: null, locked_until: null, attempts: 0, attempts_base: 0, run_at: before.run_at });
+    });
+  });
+
+  describe('plans that hold whatever the statistics say', () => {
+    it('reaches pending and running tasks through the queue’s own indexes even when the table was analyzed with none pending', async () => {
+      await dataSource.query(
+        `INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id, status, attempts, completed_at)
+         SELECT 'ct_' || lpad(i::text, 26, '0'), 'ws_' || (i % 100), 'delete_element', 'r' || i, 'completed', 1, now() FROM generate_series(1, 20000) AS i`,
+      );
+      await dataSource.query('ANALYZE cleanup_tasks');
+      // A backlog arrives after the statistics were taken: they say nothing is pending or running.
+      await dataSource.query(
+        `INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id, status, locked_by, locked_until, attempts)
+         SELECT 'ct_' || lpad((100000 + i)::text, 26, '0'), 'ws_backlog_' || (i % 10), 'delete_element', 'b' || i,
+                CASE WHEN i % 10 = 0 THEN 'in_progress' ELSE 'pending' END, CASE WHEN i % 10 = 0 THEN 'w' END, CASE WHEN i % 10 = 0 THEN now() END, 1
+           FROM generate_series(1, 5000) AS i`,
+      );
+      const plan = async (sql: string) => ((await dataSource.query(`EXPLAIN ${sql}`)) as { 'QUERY PLAN': string }[]).map((row) => row['QUERY PLAN']).join('\n');
+
+      const nextWorkspace = await plan(`SELECT workspace_id, run_at FROM cleanup_tasks WHERE ${PENDING_BY_WORKSPACE} AND workspace_id > 'ws_backlog_3' ORDER BY workspace_id, run_at LIMIT 1`);
+      expect(nextWorkspace).toContain('Index Only Scan using cleanup_tasks_workspace_due_idx');
+      expect(nextWorkspace).not.toContain('Sort');
+      const dueOfOne = await plan(
+        `SELECT id FROM cleanup_tasks WHERE workspace_id = 'ws_backlog_3' AND ${PENDING_BY_WORKSPACE} AND run_at <= now() ORDER BY run_at LIMIT 5 FOR UPDATE SKIP LOCKED`,
+      );
+      expect(dueOfOne).toMatch(/Index Scan using cleanup_tasks_workspace_due_idx[^\n]*\n\s+Index Cond: \(\(workspace_id = /);
+      const oldestFirst = await plan(`SELECT id FROM cleanup_tasks WHERE ${PENDING_BY_RUN_AT} AND run_at <= now() ORDER BY run_at LIMIT 20 FOR UPDATE SKIP LOCKED`);
+      expect(oldestFirst).toContain('Index Scan using cleanup_tasks_due_idx');
+      expect(oldestFirst).not.toContain('Sort');
+      const running = await plan(`SELECT count(*) FROM (SELECT 1 FROM cleanup_tasks WHERE workspace_id = 'ws_backlog_3' AND ${RUNNING} LIMIT 5) AS r`);
+      expect(running).toMatch(/Index Only Scan using cleanup_tasks_running_idx[^\n]*\n\s+Index Cond: \(workspace_id = /);
     });
   });
 

@@ -68,6 +68,28 @@ interface FairClaimSummaryRow {
   contended: boolean;
 }
 
+/**
+ * The queue's conditions, each the predicate of one partial index
+ * (migration FairClaims1764930000000), so that its statements can use that
+ * index and no other: PostgreSQL costs indexes by its statistics, and a
+ * queue with a long history is usually analyzed while almost nothing is
+ * pending or running. Then a scan of every pending task looked as cheap as
+ * the intended range, and it was chosen — the list's `(status, created_at,
+ * id)` for `status = 'pending'`, or the other pending index — so that the
+ * walk over workspaces read every pending task at each step once a backlog
+ * arrived (until ANALYZE ran again; docs/benchmarks.md "Plans that hold").
+ * So the status test is written as `NOT IN` the other statuses, which no
+ * B-tree can use as a search key and which proves no list index's predicate,
+ * and the two pending indexes differ by an always-true condition that only
+ * their own statements repeat.
+ */
+/** cleanup_tasks_due_idx (run_at): pending tasks oldest first across workspaces. */
+export const PENDING_BY_RUN_AT = `status NOT IN ('in_progress', 'completed', 'failed') AND attempts_base >= 0`;
+/** cleanup_tasks_workspace_due_idx (workspace_id, run_at): one workspace's pending tasks, or the next workspace that has some. */
+export const PENDING_BY_WORKSPACE = `status NOT IN ('in_progress', 'completed', 'failed') AND attempts >= 0`;
+/** cleanup_tasks_running_idx (workspace_id, locked_until): leased tasks (in progress, not waiting for children). */
+export const RUNNING = `status NOT IN ('pending', 'completed', 'failed') AND NOT awaiting_children`;
+
 const RETURNING_CLAIMED = `t.id, t.parent_id, t.workspace_id, t.source_event_id, t.resource_type, t.resource_id, t.metadata, t.attempts, t.attempts_base`;
 
 /**
@@ -117,7 +139,7 @@ export class TaskQueueRepository {
                attempts = t.attempts + 1, updated_at = now()
          WHERE t.id = ANY (ARRAY(
                  SELECT id FROM cleanup_tasks
-                  WHERE status = 'pending' AND run_at <= now()
+                  WHERE ${PENDING_BY_RUN_AT} AND run_at <= now()
                   ORDER BY run_at
                   LIMIT $2
                   FOR UPDATE SKIP LOCKED))
@@ -141,17 +163,17 @@ export class TaskQueueRepository {
    *    workspace whose oldest task is due, cleanup_tasks_free_slots takes the
    *    workspace's claim lock and counts its running tasks (migration
    *    FairClaims1764930000000 explains why that is safe across processes);
-   *    then up to that many of its due tasks are read, oldest first (`slots`
-   *    is a subquery of its own: PostgreSQL never flattens one whose output
-   *    calls a volatile function, so the function runs once per workspace).
-   *    The walk stops when it has read `limit` tasks, after `maxVisits`
-   *    workspaces, or at the last workspace.
+   *    then up to that many of its due tasks are locked, oldest first, FOR
+   *    UPDATE SKIP LOCKED (one that another process claimed since this
+   *    statement's snapshot fails the re-check on its newest version and the
+   *    next is taken). `slots` is a subquery of its own: PostgreSQL never
+   *    flattens one whose output calls a volatile function, so the function
+   *    runs once per workspace. The walk stops when it holds `limit` tasks,
+   *    after `maxVisits` workspaces, or at the last workspace.
    * 2. `picked` interleaves them: every workspace's first task, then every
-   *    second one…, up to `limit`.
-   * 3. `locked` locks them FOR UPDATE SKIP LOCKED (the rows were read in the
-   *    statement's snapshot: one claimed by another process meanwhile fails
-   *    the re-check on its newest version and is skipped) and `claimed`
-   *    turns them into leases, as claimDueTasks does.
+   *    second one…, up to `limit` (the few locked beyond it stay pending and
+   *    are let go at commit).
+   * 3. `claimed` turns them into leases, as claimDueTasks does.
    *
    * Every row carries the walk's summary (a row without a task when nothing
    * was claimed): where it stopped, whether it reached the last workspace,
@@ -169,7 +191,7 @@ export class TaskQueueRepository {
             FROM walk
            CROSS JOIN LATERAL (
              SELECT workspace_id, run_at FROM cleanup_tasks
-              WHERE status = 'pending' AND workspace_id > walk.workspace_id
+              WHERE ${PENDING_BY_WORKSPACE} AND workspace_id > walk.workspace_id
               ORDER BY workspace_id, run_at
               LIMIT 1
            ) AS head
@@ -178,9 +200,10 @@ export class TaskQueueRepository {
            ) AS slots
            CROSS JOIN LATERAL (
              SELECT ARRAY(SELECT id FROM cleanup_tasks
-                           WHERE workspace_id = head.workspace_id AND status = 'pending' AND run_at <= now()
+                           WHERE workspace_id = head.workspace_id AND ${PENDING_BY_WORKSPACE} AND run_at <= now()
                            ORDER BY run_at
-                           LIMIT least(greatest(slots.free, 0), $2)) AS ids
+                           LIMIT least(greatest(slots.free, 0), $2)
+                           FOR UPDATE SKIP LOCKED) AS ids
            ) AS due
            WHERE walk.visit < $6 AND walk.gathered + cardinality(walk.ids) < $2
         ),
@@ -189,17 +212,11 @@ export class TaskQueueRepository {
            ORDER BY task.rank, walk.visit
            LIMIT $2
         ),
-        locked AS (
-          SELECT id FROM cleanup_tasks
-           WHERE id IN (SELECT id FROM picked) AND status = 'pending' AND run_at <= now()
-           FOR UPDATE SKIP LOCKED
-        ),
         claimed AS (
           UPDATE cleanup_tasks AS t
              SET status = 'in_progress', locked_by = $1, locked_until = now() + $3 * interval '1 millisecond',
                  attempts = t.attempts + 1, updated_at = now()
-            FROM locked
-           WHERE t.id = locked.id
+           WHERE t.id = ANY (ARRAY(SELECT id FROM picked))
           RETURNING ${RETURNING_CLAIMED}
         ),
         summary AS (
@@ -231,7 +248,7 @@ export class TaskQueueRepository {
   async nextDueInMs(): Promise<number | null> {
     const { rows } = await this.db.query<{ ms: number | null }>({
       name: 'cleanup_tasks_next_due',
-      text: `SELECT (EXTRACT(EPOCH FROM (min(run_at) - now())) * 1000)::float8 AS ms FROM cleanup_tasks WHERE status = 'pending'`,
+      text: `SELECT (EXTRACT(EPOCH FROM (min(run_at) - now())) * 1000)::float8 AS ms FROM cleanup_tasks WHERE ${PENDING_BY_RUN_AT}`,
     });
     const ms = rows[0]?.ms;
     return ms === null || ms === undefined ? null : Math.max(0, ms);
@@ -261,12 +278,12 @@ export class TaskQueueRepository {
       text: `
         WITH capped AS MATERIALIZED (
           SELECT workspace_id FROM cleanup_tasks
-           WHERE status = 'in_progress' AND NOT awaiting_children AND $1::int IS NOT NULL
+           WHERE ${RUNNING} AND $1::int IS NOT NULL
            GROUP BY workspace_id
           HAVING count(*) >= $1::int
         ),
         oldest AS (
-          SELECT workspace_id, run_at FROM cleanup_tasks WHERE status = 'pending' ORDER BY run_at LIMIT 1
+          SELECT workspace_id, run_at FROM cleanup_tasks WHERE ${PENDING_BY_RUN_AT} ORDER BY run_at LIMIT 1
         )
         SELECT (EXTRACT(EPOCH FROM (
                  CASE WHEN NOT EXISTS (SELECT 1 FROM capped WHERE capped.workspace_id = oldest.workspace_id) THEN oldest.run_at
@@ -278,7 +295,7 @@ export class TaskQueueRepository {
                        FROM heads
                       CROSS JOIN LATERAL (
                         SELECT workspace_id, run_at FROM cleanup_tasks
-                         WHERE status = 'pending' AND workspace_id > heads.workspace_id
+                         WHERE ${PENDING_BY_WORKSPACE} AND workspace_id > heads.workspace_id
                          ORDER BY workspace_id, run_at
                          LIMIT 1
                       ) AS head
@@ -301,7 +318,11 @@ export class TaskQueueRepository {
    *
    * The NOT EXISTS reads a snapshot from the start of the statement and can
    * only err towards "unfinished" (a child completed meanwhile): completed is
-   * final for a child, and no new child appears while we hold the lease.
+   * final for a child, and no new child appears while we hold the lease. Its
+   * `OFFSET 0` keeps it a subquery run per task, which looks up that task's
+   * children in cleanup_tasks_unfinished_children_idx: flattened into an
+   * anti-join, it was planned (with statistics that say nothing is open) as
+   * a scan of every open child in the table for each task completed.
    */
   async completeTasks(workerId: string, ids: readonly string[], db: Queryable = this.db): Promise<TaskRef[]> {
     const { rows } = await db.query<{ id: string; parent_id: string | null }>({
@@ -310,7 +331,7 @@ export class TaskQueueRepository {
         UPDATE cleanup_tasks AS t
            SET status = 'completed', completed_at = now(), locked_by = NULL, locked_until = NULL, updated_at = now()
          WHERE t.id = ANY($2) AND t.locked_by = $1 AND t.status = 'in_progress'
-           AND NOT EXISTS (SELECT 1 FROM cleanup_tasks AS c WHERE c.parent_id = t.id AND c.status <> 'completed')
+           AND NOT EXISTS (SELECT 1 FROM cleanup_tasks AS c WHERE c.parent_id = t.id AND c.status <> 'completed' OFFSET 0)
         RETURNING t.id, t.parent_id`,
       values: [workerId, ids],
     });
@@ -556,7 +577,7 @@ export class TaskQueueRepository {
   async findExpiredLeases(limit: number): Promise<string[]> {
     const { rows } = await this.db.query<{ id: string }>(
       `SELECT id FROM cleanup_tasks
-        WHERE status = 'in_progress' AND NOT awaiting_children AND locked_until < now()
+        WHERE ${RUNNING} AND locked_until < now()
         ORDER BY locked_until
         LIMIT $1`,
       [limit],

@@ -23,6 +23,23 @@ import { ADVISORY_LOCKS } from '../advisory-locks';
  *   one index insertion for both.
  * - `cleanup_tasks_free_slots(workspace, cap)`: see its comment.
  *
+ * The predicates are written so that only the queue's own statements can
+ * use these indexes and those statements no other (the status as `NOT IN`
+ * the other statuses; the two pending indexes told apart by an always-true
+ * condition): TaskQueueRepository's PENDING_BY_RUN_AT, PENDING_BY_WORKSPACE
+ * and RUNNING say why. cleanup_tasks_due_idx (the oldest-first claim,
+ * nextDueInMs) is rebuilt so.
+ *
+ * The queue's indexes keep no posting lists (`deduplicate_items = off`,
+ * cleanup_tasks_due_idx too): tasks enqueued by one statement share
+ * run_at, and B-tree deduplication would fold a workspace's whole batch into
+ * a posting list. An index entry can be marked dead only when every row it
+ * points to is dead, so each claim would re-read from the heap every task
+ * already claimed from that batch (hundreds of heap visits per claim, seen
+ * as `Heap Fetches` in EXPLAIN). Separate entries are marked dead once and
+ * skipped after that. Measured on 20,000 tasks in 100 workspaces: the fair
+ * claim went from 145–166 to 118–121 µs of PostgreSQL time per task.
+ *
  * Indexes built CONCURRENTLY (outside a transaction), as in
  * ResourceIdIndex1764806400000: upgrading a large table does not block the
  * scheduler's writes; an invalid index left by an interrupted build is
@@ -33,11 +50,22 @@ export class FairClaims1764930000000 implements MigrationInterface {
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    await createIndexConcurrently(q, 'cleanup_tasks_workspace_due_idx', `ON cleanup_tasks (workspace_id, run_at) WHERE status = 'pending'`);
+    await createIndexConcurrently(
+      q,
+      'cleanup_tasks_workspace_due_idx',
+      `ON cleanup_tasks (workspace_id, run_at) WITH (deduplicate_items = off)
+        WHERE status NOT IN ('in_progress', 'completed', 'failed') AND attempts >= 0`,
+    );
+    await replaceIndex(
+      q,
+      'cleanup_tasks_due_idx',
+      `ON cleanup_tasks (run_at) WITH (deduplicate_items = off) WHERE status NOT IN ('in_progress', 'completed', 'failed') AND attempts_base >= 0`,
+    );
     await createIndexConcurrently(
       q,
       'cleanup_tasks_running_idx',
-      `ON cleanup_tasks (workspace_id, locked_until) WHERE status = 'in_progress' AND NOT awaiting_children`,
+      `ON cleanup_tasks (workspace_id, locked_until) WITH (deduplicate_items = off)
+        WHERE status NOT IN ('pending', 'completed', 'failed') AND NOT awaiting_children`,
     );
     await q.query(`DROP INDEX CONCURRENTLY IF EXISTS cleanup_tasks_lease_idx`);
 
@@ -67,13 +95,14 @@ export class FairClaims1764930000000 implements MigrationInterface {
         END IF;
         RETURN cap - (SELECT count(*) FROM (
                         SELECT 1 FROM cleanup_tasks
-                         WHERE workspace_id = workspace AND status = 'in_progress' AND NOT awaiting_children
+                         WHERE workspace_id = workspace AND status NOT IN ('pending', 'completed', 'failed') AND NOT awaiting_children
                          LIMIT cap) AS running)::integer;
       END $$`);
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP FUNCTION IF EXISTS cleanup_tasks_free_slots(text, integer)`);
+    await replaceIndex(q, 'cleanup_tasks_due_idx', `ON cleanup_tasks (run_at) WHERE status = 'pending'`);
     await createIndexConcurrently(
       q,
       'cleanup_tasks_lease_idx',
@@ -82,6 +111,14 @@ export class FairClaims1764930000000 implements MigrationInterface {
     await q.query(`DROP INDEX CONCURRENTLY IF EXISTS cleanup_tasks_running_idx`);
     await q.query(`DROP INDEX CONCURRENTLY IF EXISTS cleanup_tasks_workspace_due_idx`);
   }
+}
+
+/** Builds `definition` as `name`_new, drops `name` and renames the new one, without blocking writes; idempotent. */
+export async function replaceIndex(q: QueryRunner, name: string, definition: string): Promise<void> {
+  const building = `${name}_new`;
+  await createIndexConcurrently(q, building, definition);
+  await q.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+  await q.query(`ALTER INDEX ${building} RENAME TO ${name}`);
 }
 
 /** CREATE INDEX CONCURRENTLY, idempotent, rebuilding an invalid leftover of an interrupted build. */

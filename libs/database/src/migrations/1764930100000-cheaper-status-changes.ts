@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { createIndexConcurrently } from './1764930000000-fair-claims';
+import { replaceIndex } from './1764930000000-fair-claims';
 
 /**
  * Fewer index insertions per scheduler status change. Every status change
@@ -12,9 +12,15 @@ import { createIndexConcurrently } from './1764930000000-fair-claims';
  * - `cleanup_tasks_status_created_at_idx (status, created_at, id)` leaves
  *   out completed tasks: a completion no longer inserts into it. Its paths
  *   ask for failed, pending or in-progress tasks, a few percent of the
- *   table (`status = 'failed'` implies the predicate, so does an IN list or
- *   `neq completed`); "completed, in created order" is most of the table,
- *   which (created_at, id) serves with a filter at the same cost.
+ *   table (`status = 'failed'` implies the predicate, so does an IN list of
+ *   them); "completed, in created order" is most of the table, which
+ *   (created_at, id) serves with a filter at the same cost. The predicate
+ *   names the three statuses rather than `status <> 'completed'` on
+ *   purpose: the completion's "has this task an unfinished child?" check
+ *   says `status <> 'completed'`, and an index whose predicate matched it
+ *   exactly was a candidate for that check as a scan of every unfinished
+ *   task; with statistics of a freshly filled table PostgreSQL chose it
+ *   (85–105 ms a completion, measured) over cleanup_tasks_unfinished_children_idx.
  * - `cleanup_tasks_resource_type_created_at_idx (resource_type, created_at,
  *   id)` leaves out `delete_element`, the leaves of every deletion tree and
  *   most of the table: an element task never inserts into it (enqueue,
@@ -31,7 +37,7 @@ export class CheaperStatusChanges1764930100000 implements MigrationInterface {
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    await replaceIndex(q, 'cleanup_tasks_status_created_at_idx', `ON cleanup_tasks (status, created_at, id) WHERE status <> 'completed'`);
+    await replaceIndex(q, 'cleanup_tasks_status_created_at_idx', `ON cleanup_tasks (status, created_at, id) WHERE status IN ('pending', 'in_progress', 'failed')`);
     await replaceIndex(q, 'cleanup_tasks_resource_type_created_at_idx', `ON cleanup_tasks (resource_type, created_at, id) WHERE resource_type <> 'delete_element'`);
   }
 
@@ -39,12 +45,4 @@ export class CheaperStatusChanges1764930100000 implements MigrationInterface {
     await replaceIndex(q, 'cleanup_tasks_status_created_at_idx', `ON cleanup_tasks (status, created_at, id)`);
     await replaceIndex(q, 'cleanup_tasks_resource_type_created_at_idx', `ON cleanup_tasks (resource_type, created_at, id)`);
   }
-}
-
-/** Builds `definition` as `name`_new, drops `name` and renames the new one; idempotent. */
-async function replaceIndex(q: QueryRunner, name: string, definition: string): Promise<void> {
-  const building = `${name}_new`;
-  await createIndexConcurrently(q, building, definition);
-  await q.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
-  await q.query(`ALTER INDEX ${building} RENAME TO ${name}`);
 }

@@ -23,6 +23,7 @@ describe('migrations FairClaims1764930000000 and CheaperStatusChanges17649301000
     }));
   };
   const NAMES = [
+    'cleanup_tasks_due_idx',
     'cleanup_tasks_workspace_due_idx',
     'cleanup_tasks_running_idx',
     'cleanup_tasks_lease_idx',
@@ -30,10 +31,11 @@ describe('migrations FairClaims1764930000000 and CheaperStatusChanges17649301000
     'cleanup_tasks_resource_type_created_at_idx',
   ];
   const AFTER = {
-    cleanup_tasks_workspace_due_idx: `(workspace_id, run_at) WHERE (status = 'pending'::text)`,
-    cleanup_tasks_running_idx: `(workspace_id, locked_until) WHERE ((status = 'in_progress'::text) AND (NOT awaiting_children))`,
+    cleanup_tasks_due_idx: `(run_at) WITH (deduplicate_items=off) WHERE ((status <> ALL (ARRAY['in_progress'::text, 'completed'::text, 'failed'::text])) AND (attempts_base >= 0))`,
+    cleanup_tasks_workspace_due_idx: `(workspace_id, run_at) WITH (deduplicate_items=off) WHERE ((status <> ALL (ARRAY['in_progress'::text, 'completed'::text, 'failed'::text])) AND (attempts >= 0))`,
+    cleanup_tasks_running_idx: `(workspace_id, locked_until) WITH (deduplicate_items=off) WHERE ((status <> ALL (ARRAY['pending'::text, 'completed'::text, 'failed'::text])) AND (NOT awaiting_children))`,
     cleanup_tasks_lease_idx: null,
-    cleanup_tasks_status_created_at_idx: `(status, created_at, id) WHERE (status <> 'completed'::text)`,
+    cleanup_tasks_status_created_at_idx: `(status, created_at, id) WHERE (status = ANY (ARRAY['pending'::text, 'in_progress'::text, 'failed'::text]))`,
     cleanup_tasks_resource_type_created_at_idx: `(resource_type, created_at, id) WHERE (resource_type <> 'delete_element'::text)`,
   };
 
@@ -56,6 +58,7 @@ describe('migrations FairClaims1764930000000 and CheaperStatusChanges17649301000
       await cheaper.down(runner);
       await fair.down(runner);
       expect(await indexes(NAMES)).toEqual({
+        cleanup_tasks_due_idx: `(run_at) WHERE (status = 'pending'::text)`,
         cleanup_tasks_workspace_due_idx: null,
         cleanup_tasks_running_idx: null,
         cleanup_tasks_lease_idx: `(locked_until) WHERE ((status = 'in_progress'::text) AND (NOT awaiting_children))`,
