@@ -18,7 +18,8 @@ const moduleNameMapper = {
   '^@app/([a-z-]+)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
 
-const common = {
+/** What every project shares (the fault tests' own config, jest.faults.config.mjs, too). */
+export const common = {
   rootDir: '.',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },

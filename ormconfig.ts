@@ -13,9 +13,11 @@ import { Workspace } from './libs/resources/src/workspace.entity';
  * the app's migrations and settings, and every entity listed here (in the
  * app, each feature module registers its own). The npm scripts go through
  * scripts/typeorm-cli.mjs, which supplies DATABASE_URL (starting the
- * embedded PostgreSQL when none is configured).
+ * embedded PostgreSQL when none is configured), or DATABASE_DIRECT_URL when
+ * DATABASE_URL leads to PgBouncer.
  */
-const databaseUrl = process.env.DATABASE_URL;
+// Migrations take a session advisory lock and may run outside a transaction: never through a transaction pooler.
+const databaseUrl = process.env.DATABASE_DIRECT_URL || process.env.DATABASE_URL;
 if (!databaseUrl) {
   throw new Error('DATABASE_URL is not set: run the TypeORM CLI through `npm run migration:*`');
 }

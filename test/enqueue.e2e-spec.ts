@@ -16,16 +16,56 @@ describe('Enqueue [POST /api/cleanup-tasks]', () => {
   const enqueue = (body: unknown, token = sut.tokens.admin) => request(sut.server).post('/api/cleanup-tasks').auth(token, { type: 'bearer' }).send(body as object);
   const count = async () => (await sut.dataSource.query('SELECT count(*)::int AS n FROM cleanup_tasks'))[0].n as number;
 
-  it('creates a pending root task (201) and answers 200 with the same task for the same event again', async () => {
-    const body = { resourceType: 'delete_workspace', resourceId: 'ws_delta', workspaceId: 'ws_delta', sourceEventId: 'evt_42', metadata: { reason: 'offboarding' } };
+  it('creates a pending root task (201, Location naming it) and answers 200 with the same task for the same event again', async () => {
+    const body = { resourceType: 'delete_workspace', resourceId: 'ws_delta', workspaceId: 'ws_delta', sourceEventId: 'evt_42', metadata: { reason: 'offboarding', by: { team: 'ops', n: 1 } } };
     const first = await enqueue(body);
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ ...body, status: 'pending', attempts: 0, parentId: null, lastError: null, completedAt: null });
     expect(first.body.id).toMatch(/^ct_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(first.headers.location).toBe(`/api/cleanup-tasks/${first.body.id}`);
+    expect((await request(sut.server).get(first.headers.location).auth(sut.tokens.admin, { type: 'bearer' })).body).toEqual(first.body);
 
-    const second = await enqueue({ ...body, metadata: { reason: 'redelivered' } });
+    const second = await enqueue(body);
     expect(second.status).toBe(200);
     expect(second.body).toEqual(first.body);
+    expect(second.headers.location).toBeUndefined();
+    // Metadata is compared as a JSON value: key order and number spelling do not matter.
+    const reordered = await request(sut.server)
+      .post('/api/cleanup-tasks')
+      .auth(sut.tokens.admin, { type: 'bearer' })
+      .set('content-type', 'application/json')
+      .send('{"metadata":{"by":{"n":1.0,"team":"ops"},"reason":"offboarding"},"sourceEventId":"evt_42","workspaceId":"ws_delta","resourceId":"ws_delta","resourceType":"delete_workspace"}');
+    expect(reordered.status).toBe(200);
+    expect(reordered.body.id).toBe(first.body.id);
+  });
+
+  it.each([
+    ['other metadata', { metadata: { reason: 'redelivered' } }],
+    ['metadata left out', { metadata: undefined }],
+    ['a nested value changed', { metadata: { reason: 'offboarding', by: { team: 'ops', n: 2 } } }],
+    ['another workspace', { workspaceId: 'ws_epsilon', resourceId: 'ws_epsilon' }],
+  ])('answers 409 idempotency-conflict, naming the existing task, to the same event key with %s', async (_label, change) => {
+    const body = { resourceType: 'delete_app', resourceId: 'app_conflict', workspaceId: 'ws_delta', sourceEventId: 'evt_conflict', metadata: { reason: 'offboarding', by: { team: 'ops', n: 1 } } };
+    const first = await enqueue(body);
+    expect([200, 201]).toContain(first.status);
+    const before = await count();
+    const response = await enqueue({ ...body, ...change, resourceId: 'app_conflict' });
+    expect(response.status).toBe(409);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({ status: 409, code: 'idempotency-conflict', existingTaskId: first.body.id });
+    expect(await count()).toBe(before);
+  });
+
+  it('answers 400 to a delete_workspace whose resourceId is not its workspaceId, here and in-process', async () => {
+    const before = await count();
+    const response = await enqueue({ resourceType: 'delete_workspace', resourceId: 'ws_other', workspaceId: 'ws_mine' });
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toEqual([{ path: 'resourceId', message: 'a delete_workspace task deletes its own workspace: resourceId must equal workspaceId' }]);
+    await expect(sut.app.get(CleanupTasksService).enqueue({ resourceType: 'delete_workspace', resourceId: 'ws_other', workspaceId: 'ws_mine' })).rejects.toMatchObject({
+      status: 400,
+      code: 'validation-failed',
+    });
+    expect(await count()).toBe(before);
   });
 
   it('keeps one task when the same event is delivered concurrently', async () => {
@@ -87,7 +127,7 @@ describe('Enqueue [POST /api/cleanup-tasks]', () => {
     expect(first.task).toMatchObject({ resourceType: 'delete_app', resourceId: 'app_inproc', workspaceId: 'ws_inproc', parentId: null, status: 'pending', metadata: { by: 'module' } });
     const again = await tasks.enqueue(input);
     expect(again).toMatchObject({ created: false, task: { id: first.task.id } });
-    const overHttp = await enqueue({ resourceType: 'delete_app', resourceId: 'app_inproc', workspaceId: 'ws_inproc', sourceEventId: 'evt_inproc' }, sut.tokens.admin);
+    const overHttp = await enqueue({ resourceType: 'delete_app', resourceId: 'app_inproc', workspaceId: 'ws_inproc', sourceEventId: 'evt_inproc', metadata: { by: 'module' } }, sut.tokens.admin);
     expect(overHttp.status).toBe(200);
     expect(overHttp.body.id).toBe(first.task.id);
   });

@@ -319,8 +319,8 @@ describe('List requests when every list connection is busy', () => {
   });
 
   it('wait at most LIST_QUERY_TIMEOUT_MS, then answer 503 problem+json (busy) with Retry-After; other endpoints are unaffected', async () => {
-    const repository = sut.app.get(CleanupTasksRepository);
-    const held = await repository['listPool'].connect();
+    const reads = sut.app.get(CleanupTasksRepository)['listReads'];
+    const held = await sut.db.sidePool(reads.name, reads.shape!).connect();
     let busy: request.Response;
     try {
       busy = await request(sut.server).get('/api/cleanup-tasks').auth(sut.tokens.admin, { type: 'bearer' });
@@ -328,7 +328,7 @@ describe('List requests when every list connection is busy', () => {
       const other = await request(sut.server).get(`/api/cleanup-tasks/${task}`).auth(sut.tokens.admin, { type: 'bearer' });
       expect(other.status).toBe(200);
     } finally {
-      held.release();
+      await held.close();
     }
     expect(busy.status).toBe(503);
     expect(busy.headers['content-type']).toMatch(/^application\/problem\+json/);

@@ -180,7 +180,7 @@ describe('List [GET /api/cleanup-tasks] filters, orders and scopes', () => {
     const filter = operation.parameters.find((parameter: { name: string }) => parameter.name === 'filter');
     expect(filter).toMatchObject({ in: 'query', required: false, content: { 'application/json': { schema: { $ref: '#/components/schemas/CleanupTaskFilter' } } } });
     expect(filter.schema).toBeUndefined();
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '414', '429', '503', '504']);
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '414', '429', '503', '504']);
     expect(document.components.schemas.CleanupTaskFilter.properties.children).toEqual({ $ref: '#/components/schemas/CleanupTaskChildrenFilter' });
     // Every documented example runs: 200 for an admin.
     for (const [name, example] of Object.entries(filter.examples as Record<string, { value: unknown }>)) {

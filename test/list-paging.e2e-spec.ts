@@ -125,7 +125,8 @@ describe('List [GET /api/cleanup-tasks] keyset paging and exact totals', () => {
     expect((sut.app.get(CleanupTasksService) as unknown as { repository: unknown }).repository).toBe(repository);
     // Records the SQL the endpoint sends, through the list pool's clients.
     const statements: string[] = [];
-    const pool = repository['listPool'];
+    const reads = repository['listReads'];
+    const pool = sut.db.sidePool(reads.name, reads.shape!).pool;
     const connect = pool.connect.bind(pool) as () => Promise<{ query: (...args: unknown[]) => unknown }>;
     const patched = new Map<{ query: (...args: unknown[]) => unknown }, (...args: unknown[]) => unknown>();
     const spy = jest.spyOn(pool, 'connect').mockImplementation((async () => {

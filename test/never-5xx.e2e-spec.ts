@@ -51,25 +51,52 @@ const encode = (value: string) => [...Buffer.from(value, 'utf8')].map((byte) => 
 /** A query string value: a random one, or raw bytes that are not UTF-8. */
 const rawValue = fc.oneof(text.map(encode), fc.constantFrom('%ED%A0%80', '%C0%AF', '%FF', '%ZZ', '%00'));
 
-const listQuery = fc
-  .record(
-    {
-      filter: fc.oneof(filterArb.map((value) => encode(JSON.stringify(value) ?? 'null')), deepJsonText.map((value) => encode(`{"metadata":{"contains":${value}}}`)), rawValue),
-      orderBy: fc.oneof(fc.array(fc.dictionary(fc.constantFrom(...FIELDS), fc.oneof(fc.constantFrom('asc', 'desc', 'asc_nulls_first', 'desc_nulls_last'), json), { maxKeys: 2 }), { maxLength: 3 }).map((value) => encode(JSON.stringify(value))), rawValue),
-      limit: fc.oneof(fc.integer({ min: -5, max: 600 }).map(String), rawValue),
-      after: rawValue,
-      before: rawValue,
-      ids: fc.oneof(fc.array(fc.oneof(text, fc.constant(TASK)), { maxLength: 3 }).map((ids) => encode(ids.join(','))), rawValue),
-      status: rawValue,
-      resource_type: rawValue,
-      workspace_id: rawValue,
-      parent_id: rawValue,
-      source_event_id: rawValue,
-      [encode('x\u0000')]: rawValue,
-    },
-    { requiredKeys: [] },
+const filterValue = fc.oneof(filterArb.map((value) => encode(JSON.stringify(value) ?? 'null')), deepJsonText.map((value) => encode(`{"metadata":{"contains":${value}}}`)), rawValue);
+const orderByValue = fc.oneof(fc.array(fc.dictionary(fc.constantFrom(...FIELDS), fc.oneof(fc.constantFrom('asc', 'desc', 'asc_nulls_first', 'desc_nulls_last'), json), { maxKeys: 2 }), { maxLength: 3 }).map((value) => encode(JSON.stringify(value))), rawValue);
+/** The parameters that choose tasks (list, counts, export), `filter` aside. */
+const narrowing = {
+  ids: fc.oneof(fc.array(fc.oneof(text, fc.constant(TASK)), { maxLength: 3 }).map((ids) => encode(ids.join(','))), rawValue),
+  status: rawValue,
+  resource_type: rawValue,
+  workspace_id: rawValue,
+  parent_id: rawValue,
+  source_event_id: rawValue,
+  [encode('x\u0000')]: rawValue,
+};
+const paging = {
+  limit: fc.oneof(fc.integer({ min: -5, max: 600 }).map(String), rawValue),
+  after: rawValue,
+  before: rawValue,
+};
+const selection = { filter: filterValue, ...narrowing };
+const queryString = (params: Record<string, string>) => Object.entries(params).map(([key, value]) => `${key}=${value}`).join('&');
+
+const listQuery = fc.record({ filter: filterValue, orderBy: orderByValue, ...paging, ...narrowing }, { requiredKeys: [] }).map(queryString);
+/** `value` one time in five, else nothing. */
+const rarely = <T>(value: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, value);
+/** For counts and exports: often a single hostile string in an otherwise valid query, so that it reaches SQL. */
+const oneHostileString = fc.oneof(
+  fc.record({ workspace_id: rawValue }),
+  fc.record({ source_event_id: rawValue }),
+  fc.record({ filter: text.map((value) => encode(JSON.stringify({ OR: [{ lastError: { contains: value } }, { workspaceId: { in: [value] } }] }))) }),
+  fc.record(selection, { requiredKeys: [] }),
+);
+const countsQuery = fc
+  .tuple(
+    fc.record({ groupBy: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('status', 'resource_type,status', 'workspace_id', 'status,workspace_id') }, fc.constantFrom('status,status', 'a,b,c'), rawValue) }),
+    oneHostileString,
+    // Now and then a parameter counts refuse.
+    rarely(fc.record({ ...paging, orderBy: orderByValue }, { requiredKeys: [] })),
   )
-  .map((params) => Object.entries(params).map(([key, value]) => `${key}=${value}`).join('&'));
+  .map(([groupBy, chosen, refused]) => queryString({ ...groupBy, ...chosen, ...refused }));
+const exportQuery = fc
+  .tuple(
+    fc.record({ format: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('ndjson', 'csv') }, rawValue) }, { requiredKeys: [] }),
+    rarely(fc.record({ orderBy: orderByValue })),
+    oneHostileString,
+    rarely(fc.record(paging, { requiredKeys: [] })),
+  )
+  .map(([format, orderBy, chosen, refused]) => queryString({ ...format, ...orderBy, ...chosen, ...refused }));
 
 const taskBody = fc.oneof(
   fc.record(
@@ -92,16 +119,41 @@ const tokenBody = fc.oneof(
   deepJsonText.map((deep) => `{"name":${deep},"role":"admin"}`),
 );
 const pathId = fc.oneof(fc.constant(TASK), text.map(encode), fc.constantFrom('%ED%A0%80', '%00', '..%2F..', '%FF'));
+const WEBHOOK = 'wh_01JDQ7Z4Y8K3M5N6P7Q8R9S0T0';
+const webhookUrl = fc.oneof(
+  text,
+  json,
+  text.map((host) => `https://${host}/hook`),
+  fc.constantFrom('http://127.0.0.1/x', 'http://[::1]/x', 'http://[fe80::1%25eth0]/x', 'https://exa mple.com', 'http://0x7f.1/', 'javascript:alert(1)', `https://h.example/${'a'.repeat(3000)}`),
+);
+const webhookBody = fc
+  .record(
+    { url: webhookUrl, events: fc.oneof(fc.array(fc.oneof(fc.constantFrom('cleanup_task.failed', 'cleanup_task.tree.completed'), text), { maxLength: 3 }), json), workspaceIds: fc.oneof(fc.array(text, { maxLength: 3 }), json) },
+    { requiredKeys: [] },
+  )
+  .map((body) => JSON.stringify(body));
+const webhookId = fc.oneof(fc.constant(WEBHOOK), pathId);
 
 type Call = { method: 'get' | 'post' | 'delete'; path: string; body?: string };
 const calls: fc.Arbitrary<Call> = fc.oneof(
   listQuery.map((query): Call => ({ method: 'get', path: `/api/cleanup-tasks?${query}` })),
+  countsQuery.map((query): Call => ({ method: 'get', path: `/api/cleanup-tasks/counts?${query}` })),
+  exportQuery.map((query): Call => ({ method: 'get', path: `/api/cleanup-tasks/export?${query}` })),
   pathId.map((id): Call => ({ method: 'get', path: `/api/cleanup-tasks/${id}` })),
   pathId.map((id): Call => ({ method: 'get', path: `/api/cleanup-tasks/${id}/tree` })),
   pathId.map((id): Call => ({ method: 'post', path: `/api/cleanup-tasks/${id}/retry` })),
   taskBody.map((body): Call => ({ method: 'post', path: '/api/cleanup-tasks', body })),
   tokenBody.map((body): Call => ({ method: 'post', path: '/api/tokens', body })),
   pathId.map((id): Call => ({ method: 'delete', path: `/api/tokens/${id}` })),
+  webhookBody.map((body): Call => ({ method: 'post', path: '/api/webhooks', body })),
+  webhookId.chain((id) =>
+    fc.constantFrom<Call>(
+      { method: 'get', path: `/api/webhooks/${id}/deliveries` },
+      { method: 'post', path: `/api/webhooks/${id}/ping` },
+      { method: 'post', path: `/api/webhooks/${id}/rotate-secret` },
+      { method: 'delete', path: `/api/webhooks/${id}` },
+    ),
+  ),
 );
 
 describe('No input produces a 5xx (random hostile requests to every endpoint)', () => {
@@ -110,7 +162,9 @@ describe('No input produces a 5xx (random hostile requests to every endpoint)', 
   const counts = async () =>
     (
       await sut.dataSource.query(`SELECT (SELECT count(*)::int FROM cleanup_tasks) AS tasks, (SELECT count(*)::int FROM api_tokens WHERE revoked_at IS NULL) AS tokens,
-                                         (SELECT md5(string_agg(id || status || attempts, ',' ORDER BY id)) FROM cleanup_tasks) AS states`)
+                                         (SELECT md5(string_agg(id || status || attempts, ',' ORDER BY id)) FROM cleanup_tasks) AS states,
+                                         (SELECT md5(string_agg(id || secret, ',' ORDER BY id)) FROM webhook_subscriptions) AS webhooks,
+                                         (SELECT count(*)::int FROM webhook_events) AS events`)
     )[0] as Record<string, unknown>;
 
   beforeAll(async () => {
@@ -119,6 +173,7 @@ describe('No input produces a 5xx (random hostile requests to every endpoint)', 
       { id: TASK, workspaceId: 'ws_alpha', status: 'failed', lastError: 'boom', metadata: { region: 'eu', tags: ['a'] } },
       { parentId: TASK, workspaceId: 'ws_alpha', resourceType: 'delete_app', metadata: { nested: { deeper: [1, 2] } } },
     ]);
+    await sut.dataSource.query(`INSERT INTO webhook_subscriptions (id, url, events, secret) VALUES ($1, 'https://hooks.example.com/x', '{cleanup_task.failed}', 'whsec_c2VjcmV0')`, [WEBHOOK]);
   });
   afterAll(async () => {
     await sut.close();

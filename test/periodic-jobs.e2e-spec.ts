@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { COUNTS_COMPACTION_JOB } from '@app/cleanup-tasks/task-counts.compactor';
 import { RETENTION_FIRST_SWEEP_JOB, RETENTION_SWEEP_JOB, STALE_LEASE_SWEEP_JOB } from '@app/scheduler';
+import { WEBHOOK_RETENTION_FIRST_SWEEP_JOB, WEBHOOK_RETENTION_SWEEP_JOB } from '@app/webhooks/webhook-retention.sweeper';
+import { RATE_LIMIT_FLUSH_JOB, RATE_LIMIT_PURGE_JOB } from '../apps/api/src/http/shared-rate-limit.store';
 import { waitFor } from './support/scheduler';
 import { createTestApp, insertTasks, type TestApp } from './support/test-app';
 
@@ -15,10 +17,12 @@ describe('Periodic jobs of the app (@nestjs/schedule)', () => {
       await sut?.close();
     });
 
-    it('registers the counters compaction, the stale-lease sweep and both retention timers', () => {
+    it('registers the counters compaction, the stale-lease sweep, the task and webhook retention and the rate-limit timers', () => {
       const timers = sut.app.get(SchedulerRegistry);
-      expect(timers.getIntervals().sort()).toEqual([COUNTS_COMPACTION_JOB, RETENTION_SWEEP_JOB, STALE_LEASE_SWEEP_JOB].sort());
-      expect(timers.getTimeouts()).toEqual([RETENTION_FIRST_SWEEP_JOB]);
+      expect(timers.getIntervals().sort()).toEqual(
+        [COUNTS_COMPACTION_JOB, RETENTION_SWEEP_JOB, STALE_LEASE_SWEEP_JOB, WEBHOOK_RETENTION_SWEEP_JOB, RATE_LIMIT_FLUSH_JOB, RATE_LIMIT_PURGE_JOB].sort(),
+      );
+      expect(timers.getTimeouts().sort()).toEqual([RETENTION_FIRST_SWEEP_JOB, WEBHOOK_RETENTION_FIRST_SWEEP_JOB].sort());
     });
 
     it('folds the counters deltas on its own timer', async () => {
@@ -42,8 +46,8 @@ describe('Periodic jobs of the app (@nestjs/schedule)', () => {
       await sut?.close();
     });
 
-    it('still compacts the counters, and runs no scheduler sweeps', () => {
-      expect(sut.app.get(SchedulerRegistry).getIntervals()).toEqual([COUNTS_COMPACTION_JOB]);
+    it('still compacts the counters and shares the rate-limit budgets, and runs no scheduler sweeps', () => {
+      expect(sut.app.get(SchedulerRegistry).getIntervals().sort()).toEqual([COUNTS_COMPACTION_JOB, RATE_LIMIT_FLUSH_JOB, RATE_LIMIT_PURGE_JOB].sort());
       expect(sut.app.get(SchedulerRegistry).getTimeouts()).toEqual([]);
     });
   });

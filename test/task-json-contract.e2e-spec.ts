@@ -47,7 +47,7 @@ describe('Task JSON against the OpenAPI schema of CleanupTask', () => {
     ]);
   });
 
-  it('holds for tasks in every status, with nullable fields null and set, in the list, by id, in a tree and from enqueue', async () => {
+  it('holds for tasks in every status, with nullable fields null and set, in the list, by id, in a tree, in an export and from enqueue', async () => {
     const [root] = await insertTasks(sut.dataSource, [
       { workspaceId: 'ws_schema', sourceEventId: 'evt_schema', status: 'failed', attempts: 5, lastError: 'gone', metadata: { nested: { list: [1, null, 'x'] } } },
     ]);
@@ -80,6 +80,17 @@ describe('Task JSON against the OpenAPI schema of CleanupTask', () => {
     expect(tree.status).toBe(200);
     expect(tree.body).toHaveLength(1 + TASK_STATUSES.length);
     for (const task of tree.body) expectValid(`tree ${task.status}`, task);
+
+    const exported = await get('/api/cleanup-tasks/export?workspace_id=ws_schema').buffer(true).parse((res, done) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => done(null, text));
+    });
+    expect(exported.status).toBe(200);
+    const lines = (exported.body as string).split('\n').slice(0, -1);
+    expect(lines).toHaveLength(1 + TASK_STATUSES.length);
+    for (const line of lines) expectValid('export', JSON.parse(line));
 
     const enqueued = await request(sut.server)
       .post('/api/cleanup-tasks')

@@ -29,6 +29,17 @@ describe('Tokens [/api/tokens]', () => {
     expect(health.status).toBe(404);
   });
 
+  it('Create [POST /api/tokens] issues a metrics token, which reads /metrics and nothing else', async () => {
+    const created = await asAdmin(request(sut.server).post('/api/tokens')).send({ name: 'prometheus', role: 'metrics' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ role: 'metrics', workspaceIds: [], revokedAt: null });
+    const as = (test: request.Test) => test.auth(created.body.token, { type: 'bearer' });
+    expect((await as(request(sut.server).get('/metrics'))).status).toBe(200);
+    const refused = await as(request(sut.server).get('/api/cleanup-tasks'));
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ code: 'forbidden', detail: 'This operation needs an admin, member or service token.' });
+  });
+
   it('List [GET /api/tokens] never shows secrets or hashes', async () => {
     const response = await asAdmin(request(sut.server).get('/api/tokens'));
     expect(response.status).toBe(200);
@@ -64,6 +75,7 @@ describe('Tokens [/api/tokens]', () => {
     ['a member without workspaces', { name: 'x', role: 'member' }, 'workspaceIds'],
     ['an admin with workspaces', { name: 'x', role: 'admin', workspaceIds: ['ws_a'] }, 'workspaceIds'],
     ['a service token with workspaces', { name: 'x', role: 'service', workspaceIds: ['ws_a'] }, 'workspaceIds'],
+    ['a metrics token with workspaces', { name: 'x', role: 'metrics', workspaceIds: ['ws_a'] }, 'workspaceIds'],
     ['an unknown role', { name: 'x', role: 'root' }, 'role'],
     ['an empty name', { name: '', role: 'admin' }, 'name'],
     ['a non-string workspace id', { name: 'x', role: 'member', workspaceIds: [42] }, 'workspaceIds'],
@@ -97,6 +109,7 @@ describe('Tokens [/api/tokens]', () => {
       expect(response.body).toMatchObject({ status: 403, code: 'forbidden' });
     });
     it('403 for a service token', async () => expect((await call(`Bearer ${sut.tokens.service}`)).status).toBe(403));
+    it('403 for a metrics token', async () => expect((await call(`Bearer ${sut.tokens.metrics}`)).status).toBe(403));
     it('is allowed for an admin token', async () => {
       const response = await call(`Bearer ${sut.tokens.admin}`);
       expect([200, 201, 404]).toContain(response.status);

@@ -12,6 +12,7 @@ import { Buffer } from 'node:buffer';
 import http from 'node:http';
 import { resolve } from 'node:path';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
 
 const dist = resolve(import.meta.dirname, '../../dist/apps/api');
 const { CursorCodec, cursorValuesOf } = await import(`${dist}/libs/query-dsl/src/index.js`);
@@ -19,17 +20,21 @@ const { parseListQuery } = await import(`${dist}/libs/cleanup-tasks/src/dto/list
 const { prepareTaskList } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.service.js`);
 const { listStatement } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
 const { CLEANUP_TASK_QUERY_FIELDS } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.query-fields.js`);
+const { CleanupTask } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.entity.js`);
 const { databaseSettingsFor, poolConfig } = await import(`${dist}/libs/database/src/database-settings.js`);
 
 const [databaseUrl, secret] = process.argv.slice(2);
 // The app's session settings (they shape the plans: random_page_cost), from the app's own definition.
 const pool = new pg.Pool(poolConfig(databaseSettingsFor(databaseUrl), { name: 'bare', max: 10 }));
+// The task entity's DataSource, as the app's repository has it: the statement
+// is built with its QueryBuilder (its metadata); statements run on the pool above.
+const dataSource = await new DataSource({ type: 'postgres', url: databaseUrl, entities: [CleanupTask], poolSize: 1 }).initialize();
 const codec = new CursorCodec(secret);
 
 async function page(url, scope) {
   const { criteria, fingerprint } = prepareTaskList(parseListQuery(Object.fromEntries(url.searchParams)), scope, codec);
-  const statement = listStatement(criteria);
-  const { rows } = await pool.query({ text: statement.text, values: statement.values });
+  const statement = listStatement(dataSource, criteria);
+  const { rows } = await pool.query({ text: statement.query, values: statement.parameters });
   const tasks = rows[0].task === null ? [] : rows.map((row) => row.task);
   const resolved = statement.plan.resolvePage(tasks, { hasPrevious: rows[0].has_previous, hasNext: rows[0].has_next });
   const cursor = (task) => (task === undefined ? null : codec.encode(cursorValuesOf(JSON.parse(task), criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint));
@@ -59,5 +64,5 @@ const server = http.createServer((request, response) => {
 server.listen(0, '127.0.0.1', () => process.stdout.write(`listening on http://127.0.0.1:${server.address().port}\n`));
 process.once('SIGTERM', () => {
   server.close();
-  pool.end().finally(() => process.exit(0));
+  Promise.allSettled([pool.end(), dataSource.destroy()]).finally(() => process.exit(0));
 });

@@ -3,10 +3,11 @@
 // loopback) and, for comparison, the very same SQL run directly with `pg`.
 // Results, method and EXPLAIN ANALYZE: docs/benchmarks.md, "List endpoint".
 //
-// Database: its own embedded PostgreSQL in .bench/postgres on port 54389
-// (BENCH_PG_DIR, BENCH_PG_PORT), or the server of BENCH_DATABASE_URL; either
-// way the data lives in the database `cleanup_tasks_bench`, loaded once
-// (SQL generate_series, ~40 s) and reused while its marker matches.
+// Database (bench/list/dataset.mjs, shared with bench:export): its own
+// embedded PostgreSQL in .bench/postgres on port 54389 (BENCH_PG_DIR,
+// BENCH_PG_PORT), or the server of BENCH_DATABASE_URL; either way the data
+// lives in the database `cleanup_tasks_bench`, loaded once (SQL
+// generate_series, ~40 s) and reused while its marker matches.
 //
 // Knobs: BENCH_ROWS (1000000), BENCH_SAMPLES (500 rounds per scenario, each
 // one API request, one bare-server request and one direct SQL run; at least
@@ -16,22 +17,19 @@
 // is stopped here.
 /* global fetch, URLSearchParams, Buffer */
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { DATABASE, dist, ensureDatabase, loadData, root, settleCounters, startServer, startServerProcess, withDatabase } from './dataset.mjs';
 
-const root = resolve(import.meta.dirname, '../..');
-const dist = resolve(root, 'dist/apps/api');
 const env = process.env;
 const ROWS = Number(env.BENCH_ROWS ?? 1_000_000);
 const SAMPLES = Math.max(200, Number(env.BENCH_SAMPLES ?? 500));
 const SECONDS = Math.max(1, Number(env.BENCH_SECONDS ?? 5));
 const DEADLINE = Date.now() + 1000 * Number(env.BENCH_DEADLINE_SECONDS ?? 900);
-const DATABASE = 'cleanup_tasks_bench';
-const DATASET = `rows=${ROWS};generator=v1`;
 const ADMIN_TOKEN = 'ctk_bench_admin_token_0123456789_abcdefghijklmnop';
 const CURSOR_SECRET = 'bench-cursor-secret-0123456789-abcdefghijklmnop';
 const WARMUP = 30;
@@ -48,11 +46,11 @@ const ORDERS = [
 /** [start, end] epoch ms of every scenario's measured rounds. */
 const measuredWindows = [];
 
-const { startEmbeddedPostgres, quoteIdentifier } = await import(`${dist}/libs/database/src/index.js`);
 const { CursorCodec } = await import(`${dist}/libs/query-dsl/src/index.js`);
 const { parseListQuery } = await import(`${dist}/libs/cleanup-tasks/src/dto/list-cleanup-tasks.query.js`);
 const { prepareTaskList } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.service.js`);
 const { listStatement, DEFAULT_TASK_LIST_OPTIONS } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
+const { CleanupTask } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.entity.js`);
 
 function checkDeadline(what) {
   if (Date.now() > DEADLINE) throw new Error(`deadline passed (${what}); raise BENCH_DEADLINE_SECONDS`);
@@ -60,85 +58,6 @@ function checkDeadline(what) {
 const log = (line) => process.stderr.write(`[bench:list] ${line}\n`);
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const ms = (value) => value.toFixed(2);
-
-function withDatabase(serverUrl, database) {
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-/** The server: BENCH_DATABASE_URL, or an embedded PostgreSQL tuned for a cached 1M-row table. */
-async function startServer() {
-  if (env.BENCH_DATABASE_URL) return { serverUrl: env.BENCH_DATABASE_URL, stop: async () => undefined, tuned: false };
-  const options = { dataDir: env.BENCH_PG_DIR ?? resolve(root, '.bench/postgres'), port: Number(env.BENCH_PG_PORT ?? 54389), database: 'postgres' };
-  let handle = await startEmbeddedPostgres(options);
-  // The data set (~700 MB with indexes) fits in memory; the planner should know
-  // that random reads are cheap (SSD / cache): the usual production settings.
-  const settings = { shared_buffers: '1GB', effective_cache_size: '8GB', random_page_cost: '1.1' };
-  const client = new pg.Client({ connectionString: handle.url });
-  await client.connect();
-  let restart = false;
-  try {
-    for (const [name, value] of Object.entries(settings)) {
-      const { rows } = await client.query('SELECT current_setting($1) AS value', [name]);
-      if (rows[0].value === value) continue;
-      await client.query(`ALTER SYSTEM SET ${name} = '${value}'`);
-      restart ||= name === 'shared_buffers';
-    }
-    await client.query('SELECT pg_reload_conf()');
-  } finally {
-    await client.end();
-  }
-  if (restart) {
-    log('restarting the bench PostgreSQL for shared_buffers');
-    await handle.stop();
-    handle = await startEmbeddedPostgres(options);
-  }
-  return { serverUrl: handle.url, stop: () => handle.stop(), tuned: true };
-}
-
-async function ensureDatabase(serverUrl) {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(DATABASE)}`);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A Node process on loopback; resolves with its base URL once it prints "listening on …". */
-function startServerProcess(name, args, childEnv) {
-  const child = spawn(process.execPath, args, { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const ready = new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s:\n${output}`)), 60_000);
-    const onData = (chunk) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolveReady(match[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code}) before listening:\n${output}`));
-    });
-  });
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  return { ready, stop, kill: () => child.kill('SIGKILL') };
-}
 
 /** The built app (dist/), scheduler off. */
 function startApp(databaseUrl) {
@@ -162,40 +81,6 @@ function startBareServer(databaseUrl) {
     PATH: env.PATH,
     BENCH_GC_LOG: GC_LOGS.bare,
   });
-}
-
-async function loadData(databaseUrl) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query('CREATE TABLE IF NOT EXISTS bench_meta (key text PRIMARY KEY, value text NOT NULL)');
-    const { rows } = await client.query(`SELECT value FROM bench_meta WHERE key = 'dataset'`);
-    if (rows[0]?.value === DATASET) {
-      log(`reusing the loaded data set (${DATASET})`);
-      return;
-    }
-    log(`loading ${ROWS} tasks (once; reused by later runs)…`);
-    const started = Date.now();
-    await client.query('TRUNCATE cleanup_tasks CASCADE');
-    await client.query(`DELETE FROM bench_meta WHERE key = 'dataset'`);
-    const seed = readFileSync(resolve(import.meta.dirname, 'seed-tasks.sql'), 'utf8').replaceAll(':scale', String(Math.floor(ROWS)));
-    await client.query(seed);
-    await client.query('VACUUM (ANALYZE) cleanup_tasks');
-    await client.query(`INSERT INTO bench_meta (key, value) VALUES ('dataset', $1)`, [DATASET]);
-    log(`loaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Waits (bounded) until the app's compactor folded the load's counter deltas, then vacuums the counters. */
-async function settleCounters(client) {
-  for (let i = 0; i < 100; i++) {
-    const { rows } = await client.query('SELECT count(*)::int AS n FROM cleanup_task_count_deltas');
-    if (rows[0].n === 0) break;
-    await new Promise((done) => setTimeout(done, 200));
-  }
-  await client.query('VACUUM (ANALYZE) cleanup_task_counts, cleanup_task_count_deltas');
 }
 
 // One keep-alive connection, as the direct SQL has one pg connection. node:http
@@ -240,7 +125,7 @@ async function timeRounds({ apiUrl, apiHeaders, bareUrl, bareHeaders, client, st
     const runs = {
       api: () => timed('api', () => httpGet(apiUrl, apiHeaders)),
       bare: () => timed('bare', () => httpGet(bareUrl, bareHeaders)),
-      sql: () => timed('sql', () => client.query(statement.text, statement.values)),
+      sql: () => timed('sql', () => client.query(statement.query, statement.parameters)),
     };
     const order = ORDERS[i % ORDERS.length];
     const done = {};
@@ -300,8 +185,10 @@ async function gcSummary() {
 async function main() {
   mkdirSync(resolve(root, '.bench'), { recursive: true });
   for (const file of Object.values(GC_LOGS)) rmSync(file, { force: true });
-  const server = await startServer();
+  const server = await startServer(env, log);
   const sql = new pg.Client({ connectionString: withDatabase(server.serverUrl, DATABASE) });
+  // The task entity's DataSource, as the app's repository has it: the statements of the direct SQL runs are built with its QueryBuilder.
+  let tasksDataSource;
   try {
     await ensureDatabase(server.serverUrl);
     const databaseUrl = withDatabase(server.serverUrl, DATABASE);
@@ -309,8 +196,9 @@ async function main() {
     bare = startBareServer(databaseUrl);
     const base = await app.ready;
     const bareBase = await bare.ready;
-    await loadData(databaseUrl);
+    await loadData(databaseUrl, ROWS, log);
     await sql.connect();
+    tasksDataSource = await new DataSource({ type: 'postgres', url: databaseUrl, entities: [CleanupTask], poolSize: 1 }).initialize();
     await settleCounters(sql);
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     const codec = new CursorCodec(CURSOR_SECRET);
@@ -340,10 +228,12 @@ async function main() {
     const bigMember = await memberToken(['ws_0001', 'ws_0002']);
 
     // Page 5,000 of the default order (limit 100): the cursor of the 500,000th
-    // row, made with the codec (the bench knows the key; offset only for setup).
+    // row (the middle one of a smaller data set), made with the codec (the
+    // bench knows the key; offset only for setup).
     const deepParams = { limit: '100' };
     const deepPrepared = prepareTaskList(parseListQuery(deepParams), null, codec);
-    const { rows: deepRow } = await sql.query(`SELECT created_at, id FROM cleanup_tasks ORDER BY created_at, id OFFSET 499999 LIMIT 1`);
+    const deepOffset = Math.min(499_999, Math.floor(Number(fact.tasks) / 2));
+    const { rows: deepRow } = await sql.query(`SELECT created_at, id FROM cleanup_tasks ORDER BY created_at, id OFFSET $1 LIMIT 1`, [deepOffset]);
     const deepCursor = codec.encode([deepRow[0].created_at.toISOString(), deepRow[0].id], deepPrepared.fingerprint);
 
     const scenarios = [
@@ -377,7 +267,7 @@ async function main() {
         bareUrl: `${bareBase}/api/cleanup-tasks?${new URLSearchParams(scenario.params)}`,
         bareHeaders: scenario.scope ? { 'x-bench-scope': scenario.scope.join(',') } : {},
         client: sql,
-        statement: listStatement(prepared.criteria, DEFAULT_TASK_LIST_OPTIONS),
+        statement: listStatement(tasksDataSource, prepared.criteria, DEFAULT_TASK_LIST_OPTIONS),
       };
     });
     // Warm every code path of both servers before any figure is taken (the JIT
@@ -398,7 +288,7 @@ async function main() {
       const times = await timeRounds(target, SAMPLES);
       measuredWindows.push(times.window);
       const body = times.body;
-      const { rows: plan } = await sql.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${statement.text}`, statement.values);
+      const { rows: plan } = await sql.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${statement.query}`, statement.parameters);
       explains.push(
         `### ${scenario.name}\n\nRequest: \`GET /api/cleanup-tasks?${Object.entries({ ...scenario.params, ...(scenario.params.after ? { after: '<cursor of row 500,000>' } : {}) }).map(([key, value]) => `${key}=${value}`).join('&')}\`` +
           `${scenario.scope ? ` (member of ${scenario.scope.join(', ')})` : ''}; total counted by ${statement.countedBy}.\n\n` +
@@ -461,6 +351,7 @@ async function main() {
       await sql.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]).catch(() => undefined);
     }
     await sql.end().catch(() => undefined);
+    await tasksDataSource?.destroy().catch(() => undefined);
     agent.destroy();
     await bare?.stop();
     await app?.stop();

@@ -18,17 +18,25 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 export const WORKER_ENTRY = resolve(process.cwd(), 'dist/test/probe-worker/test/support/probe-worker/main.js');
 
 /** Sources the worker is built from; a build older than any of them would test stale code. */
-const WORKER_SOURCES = ['test/support/probe-worker', 'apps/worker/src', 'libs/scheduler/src', 'libs/resources/src', 'libs/database/src', 'libs/common/src', 'libs/cleanup-tasks/src'];
+const WORKER_SOURCES = [
+  'test/support/probe-worker', 'apps/worker/src', 'libs/scheduler/src', 'libs/resources/src', 'libs/database/src', 'libs/common/src',
+  'libs/cleanup-tasks/src', 'libs/webhooks/src', 'libs/observability/src', 'libs/auth/src',
+];
 
 /** Throws a clear error unless the worker build exists and is newer than its sources. */
 export function assertWorkerBuildIsFresh(): void {
+  assertBuildIsFresh(WORKER_ENTRY, WORKER_SOURCES);
+}
+
+/** Throws a clear error unless `entry` exists and is newer than every source file under `sources`. */
+export function assertBuildIsFresh(entry: string, sources: readonly string[]): void {
   let built: number;
   try {
-    built = statSync(WORKER_ENTRY).mtimeMs;
+    built = statSync(entry).mtimeMs;
   } catch {
-    throw new Error(`${WORKER_ENTRY} is missing: run \`npm run build:test\` first (\`npm test\` does it through pretest)`);
+    throw new Error(`${entry} is missing: run \`npm run build:test\` first (\`npm test\` does it through pretest)`);
   }
-  const newest = WORKER_SOURCES.flatMap((dir) => sourceFiles(resolve(process.cwd(), dir))).reduce(
+  const newest = sources.flatMap((dir) => sourceFiles(resolve(process.cwd(), dir))).reduce(
     (latest, file) => {
       const mtime = statSync(file).mtimeMs;
       return mtime > latest.mtime ? { file, mtime } : latest;
@@ -36,7 +44,7 @@ export function assertWorkerBuildIsFresh(): void {
     { file: '', mtime: 0 },
   );
   if (newest.mtime > built) {
-    throw new Error(`the worker build is older than ${newest.file}: run \`npm run build:test\` first (\`npm test\` does it through pretest)`);
+    throw new Error(`${entry} is older than ${newest.file}: run \`npm run build:test\` first (\`npm test\` does it through pretest)`);
   }
 }
 

@@ -18,6 +18,8 @@ export interface TestTokens {
   revoked: string;
   /** A service token (enqueues, reads all). */
   service: string;
+  /** A metrics token (reads /metrics, nothing else). */
+  metrics: string;
 }
 
 export interface TestApp {
@@ -27,6 +29,7 @@ export interface TestApp {
   dataSource: DataSource;
   /** The app's own SqlExecutor. */
   db: SqlExecutor;
+  /** The test database itself (the app may reach it through `connectVia`). */
   databaseUrl: string;
   tokens: TestTokens;
   close(): Promise<void>;
@@ -34,15 +37,23 @@ export interface TestApp {
 
 let databaseCounter = 0;
 
-/** A database of its own for one test file, cloned from the migrated template (fast, isolated). */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A database of its own for one test file, cloned from the migrated template
+ * (fast, isolated); `empty` (no tables: the app's start-up migrates it).
+ */
+export async function createTestDatabase({ empty = false } = {}): Promise<TestDatabase> {
   const serverUrl = process.env[STATE_ENV];
   if (!serverUrl) throw new Error(`${STATE_ENV} is not set: run the e2e tests through jest (global setup starts PostgreSQL)`);
   const name = `cleanup_tasks_test_${process.pid}_${++databaseCounter}_${Date.now().toString(36)}`;
   const admin = new DataSource({ type: 'postgres', url: serverUrl });
   await admin.initialize();
   try {
-    await admin.query(`CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE ${quoteIdentifier(TEMPLATE_DATABASE)}`);
+    await admin.query(`CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE ${quoteIdentifier(empty ? 'template0' : TEMPLATE_DATABASE)}`);
   } finally {
     await admin.destroy();
   }
@@ -62,17 +73,27 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   };
 }
 
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  /** The database (dropped on close); default a fresh clone of the template. */
+  database?: TestDatabase;
+  /** Rewrites the URL the application connects with (a proxy a test can cut, a pooler). */
+  connectVia?: (databaseUrl: string) => string;
+}
+
 /**
  * The real application on a fresh database, with ready-made tokens. The
  * scheduler is off unless asked for, so that rows stay as a test writes them.
+ * `connectVia` rewrites the URL the application connects with (a proxy a
+ * test can cut); `databaseUrl` stays the database's own.
  */
-export async function createTestApp(options: { env?: Record<string, string> } = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.database ?? (await createTestDatabase());
   const config = validateEnvironment({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', RATE_LIMIT_PER_MINUTE: '100000', ...options.env });
-  const app = await createApp({ config, databaseUrl: database.url });
+  const app = await createApp({ config, databaseUrl: options.connectVia?.(database.url) ?? database.url });
   await app.init();
   const tokensService = app.get(TokensService);
-  const make = async (role: 'admin' | 'member' | 'service', workspaceIds?: string[]) =>
+  const make = async (role: 'admin' | 'member' | 'service' | 'metrics', workspaceIds?: string[]) =>
     (await tokensService.create({ name: `test ${role}`, role, workspaceIds })).secret;
   const revoked = await tokensService.create({ name: 'revoked admin', role: 'admin' });
   await tokensService.revoke(revoked.token.id);
@@ -82,6 +103,7 @@ export async function createTestApp(options: { env?: Record<string, string> } = 
     otherMember: await make('member', ['ws_gamma']),
     revoked: revoked.secret,
     service: await make('service'),
+    metrics: await make('metrics'),
   };
   return {
     app,

@@ -6,9 +6,12 @@ import { AuthModule } from '@app/auth';
 import { CleanupTasksModule } from '@app/cleanup-tasks';
 import { AppConfig, AppConfigModule, createValidationPipe, ProblemDetailsFilter, ShutdownCallback } from '@app/common';
 import { DatabaseModule } from '@app/database';
+import { MetricsEndpointModule, ObservabilityModule } from '@app/observability';
 import { ResourcesModule } from '@app/resources';
 import { SchedulerModule } from '@app/scheduler';
+import { WebhookDeliveryModule, WebhooksModule } from '@app/webhooks';
 import { HealthController } from './health/health.controller';
+import { RateLimitModule } from './http/rate-limit.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -25,15 +28,26 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
-        DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.DATABASE_POOL_SIZE }),
+        DatabaseModule.forRoot({
+          url: databaseUrl,
+          poolSize: config.DATABASE_POOL_SIZE,
+          connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+          directUrl: config.DATABASE_DIRECT_URL,
+          readUrl: config.DATABASE_READ_URL,
+          readReplicaMaxLagMs: config.READ_REPLICA_MAX_LAG_MS,
+        }),
         // Runs every @Interval/@Cron/@Timeout job of the modules below (the counters' compaction, the scheduler's sweeps).
         ScheduleModule.forRoot(),
+        ObservabilityModule,
+        MetricsEndpointModule,
         TerminusModule,
+        RateLimitModule,
         AuthModule,
         CleanupTasksModule,
         ResourcesModule,
-        // Task execution in this process unless SCHEDULER_ENABLED=false (e.g. API-only replicas beside workers).
-        ...(config.SCHEDULER_ENABLED ? [SchedulerModule] : []),
+        WebhooksModule,
+        // Task execution (and webhook delivery) in this process unless SCHEDULER_ENABLED=false (e.g. API-only replicas beside workers).
+        ...(config.SCHEDULER_ENABLED ? [SchedulerModule, WebhookDeliveryModule] : []),
       ],
       controllers: [HealthController],
       providers: [

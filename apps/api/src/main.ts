@@ -1,6 +1,8 @@
+// First: tracing must patch http and pg before anything loads them.
+import { tracing } from './tracing';
 import 'reflect-metadata';
 import { TokensService } from '@app/auth';
-import { applyV8Tuning, ConfigValidationError, validateEnvironment } from '@app/common';
+import { applyV8Tuning, ConfigValidationError, createLogger, validateEnvironment } from '@app/common';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@app/database';
 import { createApp } from './create-app';
 import { DOCS_PATH } from './openapi';
@@ -12,15 +14,25 @@ async function main(): Promise<void> {
   let embedded: EmbeddedPostgresHandle | undefined;
   if (!config.DATABASE_URL) {
     process.stdout.write(`Starting embedded PostgreSQL (data in ${config.EMBEDDED_POSTGRES_DIR}, port ${config.EMBEDDED_POSTGRES_PORT})…\n`);
+    const logger = createLogger(config.LOG_LEVEL);
     embedded = await startEmbeddedPostgres({
       dataDir: config.EMBEDDED_POSTGRES_DIR,
       port: config.EMBEDDED_POSTGRES_PORT,
       database: 'cleanup_tasks',
+      logger: { log: (message) => logger.log(message, 'EmbeddedPostgres'), warn: (message) => logger.warn(message, 'EmbeddedPostgres') },
     });
   }
   const databaseUrl = config.DATABASE_URL ?? embedded!.url;
 
-  const app = await createApp({ config, databaseUrl, onShutdown: () => embedded?.stop() ?? Promise.resolve() });
+  const onShutdown = async () => {
+    await embedded?.stop();
+    // The last spans (this shutdown's included) go out before the process ends.
+    await tracing?.shutdown().catch(() => undefined);
+  };
+  const app = await createApp({ config, databaseUrl, onShutdown }).catch(async (error: unknown) => {
+    await embedded?.stop();
+    throw error;
+  });
   const { createdSecret } = await app.get(TokensService).ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_TOKEN);
   await app.listen(config.PORT, config.HOST);
 
@@ -32,8 +44,11 @@ async function main(): Promise<void> {
     `Cleanup Tasks API is listening on ${base}`,
     `  Swagger UI:    ${base}/${DOCS_PATH}   (press "Authorize" and paste a token)`,
     `  OpenAPI JSON:  ${base}/${DOCS_PATH}-json`,
-    `  Database:      ${embedded ? `embedded PostgreSQL, data in ${config.EMBEDDED_POSTGRES_DIR}` : 'DATABASE_URL'}`,
+    `  Database:      ${embedded ? `embedded PostgreSQL, data in ${config.EMBEDDED_POSTGRES_DIR}` : config.DATABASE_DIRECT_URL ? 'DATABASE_URL (a pooler; sessions of their own on DATABASE_DIRECT_URL)' : 'DATABASE_URL'}`,
+    ...(config.DATABASE_READ_URL ? [`  Reads:         DATABASE_READ_URL while it lags by at most ${config.READ_REPLICA_MAX_LAG_MS} ms, else the primary`] : []),
     `  Scheduler:     ${config.SCHEDULER_ENABLED ? 'enabled in this process' : 'disabled (SCHEDULER_ENABLED=false)'}`,
+    `  Metrics:       ${base}/metrics   (an admin or metrics token)`,
+    `  Tracing:       ${tracing ? `OTLP to ${config.OTEL_EXPORTER_OTLP_ENDPOINT}` : 'off (set OTEL_EXPORTER_OTLP_ENDPOINT)'}`,
   ];
   if (createdSecret) {
     lines.push(

@@ -18,6 +18,11 @@ makes more. A \`member\` token sees only the tasks of its workspaces; other task
 
 **Errors** are RFC 9457 \`application/problem+json\` documents with a stable \`code\`; validation
 problems list each invalid input under \`errors[]\` with its path.
+
+**Outages.** While PostgreSQL is unreachable, restarting or in recovery, every operation that needs it
+answers 503 \`database-unavailable\` with \`Retry-After\` (never 401: a token that could not be checked
+is not a bad token). Send the request again after that many seconds; an enqueue with the same
+\`sourceEventId\` is not duplicated.
 `.trim();
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -30,6 +35,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A token from `POST /api/tokens` or the first start (`ctk_…`), in the Authorization header only (an `access_token` parameter is refused).' }, BEARER_SCHEME)
     .addTag('Cleanup Tasks', 'Inspect and steer cleanup work.')
     .addTag('Tokens', 'Admin: issue, list and revoke bearer tokens.')
+    .addTag('Webhooks', 'Admin: subscribe URLs to cleanup events (signed as Standard Webhooks, delivered at least once).')
     .addTag('Health', 'Liveness and readiness probes (no token).')
     .build();
   const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });

@@ -1,8 +1,9 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { ALLOWED_ROLES_KEY, describeRoles, IS_PUBLIC_KEY } from './auth.decorators';
-import type { Principal, Role } from './principal';
+import { ALLOWED_ROLES_KEY, describeRoles, IS_PUBLIC_KEY, LAST_KNOWN_GOOD_KEY } from './auth.decorators';
+import { ACCEPTS_LAST_KNOWN_GOOD } from './bearer.strategy';
+import { API_ROLES, type Principal, type Role } from './principal';
 
 const MISSING_TOKEN = 'A valid bearer token is required: send `Authorization: Bearer <token>`.';
 
@@ -28,28 +29,39 @@ export class BearerAuthGuard extends AuthGuard('bearer') {
       throw new UnauthorizedException('Tokens are accepted only in the `Authorization: Bearer <token>` header, not as an `access_token` parameter.');
     }
     if (request.headers.authorization === undefined) throw new UnauthorizedException(MISSING_TOKEN);
+    if (this.reflector.getAllAndOverride<boolean>(LAST_KNOWN_GOOD_KEY, [context.getHandler(), context.getClass()])) {
+      (request as { [ACCEPTS_LAST_KNOWN_GOOD]?: boolean })[ACCEPTS_LAST_KNOWN_GOOD] = true;
+    }
     return super.canActivate(context);
   }
 
+  /**
+   * 401 only for a token that is missing, malformed, unknown or revoked. A
+   * token that could not be checked (the database is down: 503
+   * database-unavailable; no connection free: 503 busy) is the server's
+   * problem, not the client's: the error goes on to the problem filter.
+   */
   override handleRequest<TUser = Principal>(error: unknown, user: TUser | false): TUser {
-    if (error || !user) {
-      throw new UnauthorizedException(MISSING_TOKEN);
-    }
+    if (error) throw error;
+    if (!user) throw new UnauthorizedException(MISSING_TOKEN);
     return user;
   }
 }
 
 /**
- * Global, after authentication: routes marked `@Authenticated({ admin: true })`
- * or `@Authenticated({ roles })` need a token of one of those roles (else 403).
+ * Global, after authentication: a route needs a token of one of the roles
+ * its `@Authenticated` names (else 403). A route that names none admits the
+ * API_ROLES: a `metrics` token is refused everywhere except on the routes
+ * that list `metrics` explicitly, whether or not they carry the decorator.
  */
 @Injectable()
 export class RolesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const roles = this.reflector.getAllAndOverride<readonly Role[] | undefined>(ALLOWED_ROLES_KEY, [context.getHandler(), context.getClass()]);
-    if (!roles) return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
+    const roles = this.reflector.getAllAndOverride<readonly Role[] | undefined>(ALLOWED_ROLES_KEY, targets) ?? API_ROLES;
     const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
     if (principal && roles.includes(principal.role)) return true;
     throw new ForbiddenException(`This operation needs ${describeRoles(roles)} token.`);

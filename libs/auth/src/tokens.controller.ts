@@ -12,7 +12,7 @@ export class TokensController {
   constructor(private readonly tokens: TokensService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create a token', description: 'Creates an admin token or a member token scoped to workspaces. The secret is in this response only; it is stored as a hash.' })
+  @ApiOperation({ summary: 'Create a token', description: 'Creates an admin, service or metrics token, or a member token scoped to workspaces. The secret is in this response only; it is stored as a hash.' })
   @ApiCreatedResponse({ type: CreatedTokenDto })
   @ApiProblem(400, 'Invalid body: `errors` lists each invalid input.', { detail: 'workspaceIds: a member token needs at least one workspace id', errors: [{ path: 'workspaceIds', message: 'a member token needs at least one workspace id' }] })
   async create(@Body() body: CreateTokenDto): Promise<CreatedTokenDto> {

@@ -1,11 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppConfig, ResourceNotFoundError, ValidationFailedError, newId, storableTextProblem } from '@app/common';
+import { AppConfig, ResourceNotFoundError, ValidationFailedError, asDatabaseUnavailable, newId, storableTextProblem } from '@app/common';
+import { SqlExecutor } from '@app/database/sql-executor';
 import { DataSource } from 'typeorm';
 import { ApiToken } from './api-token.entity';
 import { ApiTokensRepository } from './api-tokens.repository';
 import type { CreateTokenDto } from './dto/token.dto';
-import { isUnscopedRole, type Principal } from './principal';
+import { type Principal, workspaceScopeOf } from './principal';
 import { PrincipalCache } from './principal-cache';
 import { generateTokenSecret, hashTokenSecret, tokenHint } from './token-secret';
 
@@ -24,6 +25,12 @@ export interface BootstrapResult {
 export class TokensService {
   private readonly logger = new Logger(TokensService.name);
   private readonly principals: PrincipalCache;
+  /**
+   * Principals as this process last found them in the database, kept for
+   * AUTH_OUTAGE_GRACE_MS: what routes that need nothing else from the
+   * database (`/metrics`) accept while it cannot be asked.
+   */
+  private readonly lastKnownGood: PrincipalCache;
   /** Tokens that authenticated lately, by hash: the rate limiter's known clients. */
   private readonly knownClients = new PrincipalCache(KNOWN_CLIENT_TTL_MS);
   /** When this process last recorded each token's use (lastUsedAt is kept to the minute). */
@@ -32,9 +39,11 @@ export class TokensService {
   constructor(
     private readonly tokens: ApiTokensRepository,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly db: SqlExecutor,
     config: AppConfig,
   ) {
     this.principals = new PrincipalCache(config.AUTH_CACHE_TTL_MS);
+    this.lastKnownGood = new PrincipalCache(config.AUTH_OUTAGE_GRACE_MS);
   }
 
   async create(input: CreateTokenDto): Promise<{ token: ApiToken; secret: string }> {
@@ -42,8 +51,9 @@ export class TokensService {
     if (input.role === 'member' && workspaceIds.length === 0) {
       throw new ValidationFailedError([{ path: 'workspaceIds', message: 'a member token needs at least one workspace id' }]);
     }
-    if (isUnscopedRole(input.role) && workspaceIds.length > 0) {
-      throw new ValidationFailedError([{ path: 'workspaceIds', message: `a ${input.role} token sees every workspace; omit workspaceIds` }]);
+    if (input.role !== 'member' && workspaceIds.length > 0) {
+      const reach = input.role === 'metrics' ? 'reads /metrics only' : 'sees every workspace';
+      throw new ValidationFailedError([{ path: 'workspaceIds', message: `a ${input.role} token ${reach}; omit workspaceIds` }]);
     }
     const secret = generateTokenSecret();
     const token = await this.tokens.insert(this.newToken(input.name, input.role, [...new Set(workspaceIds)], secret));
@@ -59,6 +69,7 @@ export class TokensService {
     const token = storableTextProblem(id) ? null : await this.tokens.revoke(id);
     if (!token) throw new ResourceNotFoundError('Token', id);
     this.principals.forgetToken(id);
+    this.lastKnownGood.forgetToken(id);
     this.knownClients.forgetToken(id);
     return token;
   }
@@ -75,26 +86,42 @@ export class TokensService {
   }
 
   /**
-   * The principal of an active token with this secret, or null. Principals
-   * are cached for AUTH_CACHE_TTL_MS (revocation reaches other processes
-   * within that time), and use is recorded at most once a minute per token.
+   * The principal of an active token with this secret, or null when there is
+   * none (unknown or revoked: 401). Principals are cached for
+   * AUTH_CACHE_TTL_MS (revocation reaches other processes within that time),
+   * and use is recorded at most once a minute per token.
+   *
+   * When the database cannot be asked, that is not an unknown token: throws
+   * DatabaseUnavailableError (503), unless `acceptLastKnownGood` (routes
+   * that need nothing else from the database) and this process found the
+   * token active within AUTH_OUTAGE_GRACE_MS: then that principal.
    */
-  async authenticate(secret: string): Promise<Principal | null> {
+  async authenticate(secret: string, { acceptLastKnownGood = false }: { acceptLastKnownGood?: boolean } = {}): Promise<Principal | null> {
     const tokenHash = hashTokenSecret(secret);
     const cached = this.principals.get(tokenHash);
     if (cached) {
       this.recordUse(cached.tokenId);
       return cached;
     }
-    const token = await this.tokens.findActiveByHash(tokenHash);
+    let token;
+    try {
+      token = await this.tokens.findActiveByHash(tokenHash);
+    } catch (error) {
+      const unavailable = asDatabaseUnavailable(error, this.db.availability);
+      if (!unavailable) throw error;
+      const lastKnown = acceptLastKnownGood ? this.lastKnownGood.get(tokenHash) : undefined;
+      if (lastKnown) return lastKnown;
+      throw unavailable;
+    }
     if (!token) return null;
     const principal: Principal = {
       tokenId: token.id,
       name: token.name,
       role: token.role,
-      workspaceIds: isUnscopedRole(token.role) ? null : token.workspaceIds,
+      workspaceIds: workspaceScopeOf(token.role, token.workspaceIds),
     };
     this.principals.set(tokenHash, principal);
+    this.lastKnownGood.set(tokenHash, principal);
     this.knownClients.set(tokenHash, principal);
     this.recordUse(token.id);
     return principal;
@@ -104,7 +131,11 @@ export class TokensService {
     const now = Date.now();
     if (now - (this.lastTouched.get(tokenId) ?? 0) < 60_000) return;
     this.lastTouched.set(tokenId, now);
-    this.tokens.touch(tokenId).catch((error: unknown) => this.logger.warn({ err: error }, 'could not record token use'));
+    this.tokens.touch(tokenId).catch((error: unknown) => {
+      // During an outage a later use records it; a warning per token a minute would only repeat the outage.
+      if (asDatabaseUnavailable(error, this.db.availability)) return;
+      this.logger.warn({ err: error }, 'could not record token use');
+    });
   }
 
   /**

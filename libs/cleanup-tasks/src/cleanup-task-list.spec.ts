@@ -2,7 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { ValidationFailedError } from '@app/common';
 import { CursorCodec, cursorValuesOf } from '@app/query-dsl';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
-import { listStatement } from './cleanup-tasks.repository';
+import { DataSource } from 'typeorm';
+import { CleanupTask } from './cleanup-task.entity';
+import { listStatement, type TaskListCriteria, type TaskListOptions } from './cleanup-tasks.repository';
 import { prepareTaskList } from './cleanup-tasks.service';
 import { parseListQuery } from './dto/list-cleanup-tasks.query';
 
@@ -74,81 +76,100 @@ describe('prepareTaskList', () => {
   });
 });
 
-describe('listStatement', () => {
+describe('listStatement (TypeORM QueryBuilder)', () => {
+  const dataSource = new DataSource({ type: 'postgres', entities: [CleanupTask] });
+  const sut = (criteria: TaskListCriteria, options?: TaskListOptions) => listStatement(dataSource, criteria, options);
+  const cursor = (criteria: TaskListCriteria, fingerprint: string, row: Record<string, unknown> = ROW, path: 'after' | 'before' = 'after') =>
+    codec.decode(codec.encode(cursorValuesOf(row, criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint), { orderBy: criteria.orderBy, spec: CLEANUP_TASK_QUERY_FIELDS, fingerprint, path });
+
   it('counts from the counters when only workspace, resource type and status are constrained, with the same predicate', () => {
-    const sut = listStatement(prepare({ status: 'failed', filter: '{"OR":[{"resourceType":{"eq":"delete_app"}},{"NOT":{"workspaceId":{"in":["ws_b"]}}}]}' }, ['ws_a', 'ws_b']).criteria);
-    expect(sut.countedBy).toBe('counters');
-    expect(sut.text).toContain(
-      'SELECT coalesce(sum(x.n), 0) FROM (SELECT c.n FROM cleanup_task_counts AS c WHERE ("c"."workspace_id" = ANY(CAST($1 AS text[])) AND "c"."status" = $2 AND ' +
-        '("c"."resource_type" = $3 OR NOT ("c"."workspace_id" = ANY(CAST($4 AS text[]))))) UNION ALL SELECT c.n FROM cleanup_task_count_deltas AS c WHERE ("c"."workspace_id" = ANY(CAST($1 AS text[]))',
+    const statement = sut(prepare({ status: 'failed', filter: '{"OR":[{"resourceType":{"eq":"delete_app"}},{"NOT":{"workspaceId":{"in":["ws_b"]}}}]}' }, ['ws_a', 'ws_b']).criteria);
+    const predicate = '"c"."workspace_id" = ANY(CAST($1 AS text[])) AND "c"."status" = $2 AND ("c"."resource_type" = $3 OR NOT("c"."workspace_id" = ANY(CAST($4 AS text[]))))';
+    expect(statement.countedBy).toBe('counters');
+    expect(statement.query).toContain(
+      `CAST((SELECT coalesce(sum("x"."n"), 0) AS "total" FROM ((SELECT "c"."n" AS "n" FROM "cleanup_task_counts" "c" WHERE ${predicate}) ` +
+        `UNION ALL (SELECT "c"."n" AS "n" FROM "cleanup_task_count_deltas" "c" WHERE ${predicate})) "x") AS bigint) AS "total"`,
     );
-    expect(sut.values.slice(0, 4)).toEqual([['ws_a', 'ws_b'], 'failed', 'delete_app', ['ws_b']]);
+    // The page reads the same parameters.
+    expect(statement.query).toContain('WHERE "t0"."workspace_id" = ANY(CAST($1 AS text[])) AND "t0"."status" = $2 AND ("t0"."resource_type" = $3 OR NOT("t0"."workspace_id" = ANY(CAST($4 AS text[]))))');
+    expect(statement.parameters.slice(0, 4)).toEqual([['ws_a', 'ws_b'], 'failed', 'delete_app', ['ws_b']]);
   });
 
   it('counts the rows when anything else is constrained (ids, other fields, relations)', () => {
     const cases: Record<string, string>[] = [{ ids: ROW.id }, { parent_id: ROW.id }, { filter: '{"attempts":{"gt":1}}' }, { filter: '{"children":{"some":{"status":{"eq":"failed"}}}}' }];
     for (const raw of cases) {
-      const sut = listStatement(prepare(raw).criteria);
-      expect({ raw, countedBy: sut.countedBy }).toEqual({ raw, countedBy: 'rows' });
-      expect(sut.text).toContain('(SELECT count(*) AS total FROM "cleanup_tasks" AS "t0" WHERE');
+      const statement = sut(prepare(raw).criteria);
+      expect({ raw, countedBy: statement.countedBy }).toEqual({ raw, countedBy: 'rows' });
+      expect(statement.query).toContain('CAST((SELECT count(*) AS "total" FROM "cleanup_tasks" "t0" WHERE');
     }
   });
 
   it('is one statement: total and probes first, then the page, skipped when the total is 0', () => {
     const { criteria, fingerprint } = prepare({ limit: '10' });
-    const after = codec.decode(codec.encode(cursorValuesOf(ROW, criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint), { orderBy: criteria.orderBy, spec: CLEANUP_TASK_QUERY_FIELDS, fingerprint, path: 'after' });
-    const sut = listStatement({ ...criteria, after }, { enumerateBelow: 77 });
-    expect(sut.text).toMatch(/^WITH info AS MATERIALIZED \(SELECT \(SELECT coalesce\(sum\(x\.n\), 0\) FROM .*\)::bigint AS total, COALESCE\(\(SELECT TRUE FROM "cleanup_tasks" AS "t0" WHERE .* LIMIT 1\), FALSE\) AS has_previous, NULL::boolean AS has_next\) /);
-    expect(sut.text).toContain(
-      'FROM info LEFT JOIN LATERAL (SELECT "t0"."id", "t0"."parent_id", "t0"."workspace_id", "t0"."source_event_id", "t0"."resource_type", "t0"."resource_id", "t0"."metadata", ' +
-        '"t0"."status", "t0"."attempts", "t0"."last_error", "t0"."created_at", "t0"."completed_at" FROM cleanup_tasks AS t0 ' +
-        'WHERE (("t0"."created_at", "t0"."id") > (CAST($3 AS timestamptz), $4)) AND info.total > 0 ORDER BY "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST LIMIT 11) AS p ON TRUE',
+    const statement = sut({ ...criteria, after: cursor(criteria, fingerprint) }, { enumerateBelow: 77 });
+    expect(statement.query).toMatch(
+      /^WITH info AS MATERIALIZED \(SELECT CAST\(\(SELECT coalesce\(sum\("x"\."n"\), 0\) .*\) AS bigint\) AS "total", COALESCE\(\(SELECT TRUE FROM "cleanup_tasks" "t0" WHERE .* LIMIT 1\), FALSE\) AS "has_previous", CAST\(NULL AS boolean\) AS "has_next" FROM \(SELECT 1 AS dummy_column\) "dummy_table"\) /,
     );
-    expect(sut.text).not.toContain('UNION ALL (SELECT * FROM');
-    expect(sut.text).toMatch(/\) AS p ON TRUE ORDER BY "p"."created_at" ASC NULLS LAST, "p"."id" ASC NULLS LAST$/);
-    expect(sut.values).toEqual([ROW.createdAt.toISOString(), ROW.id, ROW.createdAt.toISOString(), ROW.id]);
+    expect(statement.query).toContain(
+      'FROM ("info" LEFT JOIN LATERAL (SELECT "t0"."id", "t0"."parent_id", "t0"."workspace_id", "t0"."source_event_id", "t0"."resource_type", "t0"."resource_id", "t0"."metadata", ' +
+        '"t0"."status", "t0"."attempts", "t0"."last_error", "t0"."created_at", "t0"."completed_at" FROM "cleanup_tasks" "t0" ' +
+        'WHERE ("t0"."created_at", "t0"."id") > (CAST($1 AS timestamptz), $2) AND "info"."total" > 0 ORDER BY "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST LIMIT 11) AS "p" ON TRUE) list',
+    );
+    expect(statement.query).not.toContain('UNION ALL (SELECT * FROM');
+    expect(statement.query).toMatch(/\) list ORDER BY "list"\."created_at" ASC NULLS LAST, "list"\."id" ASC NULLS LAST$/);
+    // The cursor's values are bound once, for the page and the probe.
+    expect(statement.parameters).toEqual([ROW.createdAt.toISOString(), ROW.id]);
   });
 
   it('with relation traversal, enumerates the matches once (capped) and lets their number choose the plan', () => {
     const { criteria, fingerprint } = prepare({ limit: '10', filter: '{"children":{"some":{"status":{"eq":"failed"}}}}' });
-    const after = codec.decode(codec.encode(cursorValuesOf(ROW, criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint), { orderBy: criteria.orderBy, spec: CLEANUP_TASK_QUERY_FIELDS, fingerprint, path: 'after' });
-    const sut = listStatement({ ...criteria, after }, { enumerateBelow: 77 });
-    expect(sut.text).toMatch(/^WITH matches AS MATERIALIZED \(SELECT "t0"."created_at", "t0"."id" FROM cleanup_tasks AS t0 WHERE \(EXISTS \(.*\)\) LIMIT 78\), info AS MATERIALIZED \(SELECT CASE WHEN m.n <= 77 THEN m.n ELSE \(SELECT count\(\*\) AS total FROM .*\)::bigint END AS total, /);
-    expect(sut.text).toContain('CASE WHEN m.n <= 77 THEN EXISTS (SELECT 1 FROM matches AS t0 WHERE ("t0"."created_at", "t0"."id") <= (CAST($2 AS timestamptz), $3)) ELSE COALESCE((SELECT TRUE FROM');
-    expect(sut.text).toContain(' END AS has_previous, NULL::boolean AS has_next FROM (SELECT count(*) AS n FROM matches) AS m)');
-    expect(sut.text).toContain('AND info.total > 77 ORDER BY "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST LIMIT 11) UNION ALL');
-    expect(sut.text).toContain(
-      '(SELECT "t0"."id" FROM matches AS t0 WHERE (("t0"."created_at", "t0"."id") > (CAST($4 AS timestamptz), $5)) AND info.total BETWEEN 1 AND 77 ' +
-        'ORDER BY "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST LIMIT 11) AS k JOIN cleanup_tasks AS t0 ON "t0"."id" = k.id)',
+    const statement = sut({ ...criteria, after: cursor(criteria, fingerprint) }, { enumerateBelow: 77 });
+    expect(statement.query).toMatch(
+      /^WITH matches AS MATERIALIZED \(SELECT "t0"."created_at", "t0"."id" FROM "cleanup_tasks" "t0" WHERE EXISTS \(.*\) LIMIT 78\), info AS MATERIALIZED \(SELECT CASE WHEN "m"."n" <= 77 THEN "m"."n" ELSE CAST\(\(SELECT count\(\*\) AS "total" FROM .*\) AS bigint\) END AS "total", /,
     );
-    expect(sut.values).toEqual(['failed', ROW.createdAt.toISOString(), ROW.id, ROW.createdAt.toISOString(), ROW.id]);
+    expect(statement.query).toContain(
+      'CASE WHEN "m"."n" <= 77 THEN EXISTS (SELECT 1 FROM "matches" "t0" WHERE ("t0"."created_at", "t0"."id") <= (CAST($2 AS timestamptz), $3)) ELSE COALESCE((SELECT TRUE FROM',
+    );
+    expect(statement.query).toContain(' END AS "has_previous", CAST(NULL AS boolean) AS "has_next" FROM (SELECT count(*) AS "n" FROM "matches" "matches") "m")');
+    expect(statement.query).toContain('AND "info"."total" > 77 ORDER BY "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST LIMIT 11) UNION ALL');
+    expect(statement.query).toContain(
+      '(SELECT "t0"."id" AS "id" FROM "matches" "t0" WHERE ("t0"."created_at", "t0"."id") > (CAST($2 AS timestamptz), $3) AND "info"."total" BETWEEN 1 AND 77 ' +
+        'ORDER BY "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST LIMIT 11) "k" INNER JOIN "cleanup_tasks" "t0" ON "t0"."id" = "k"."id")',
+    );
+    expect(statement.parameters).toEqual(['failed', ROW.createdAt.toISOString(), ROW.id]);
   });
 
   it('pages a member of a few workspaces one workspace at a time, then merges (each an ordered index range)', () => {
-    const sut = listStatement(prepare({ limit: '5' }, ['ws_a', 'ws_b', 'ws_a']).criteria);
-    expect(sut.text).toContain(
-      'LEFT JOIN LATERAL (SELECT * FROM ((SELECT "t0"."id", ' + '"t0"."parent_id", "t0"."workspace_id", "t0"."source_event_id", "t0"."resource_type", "t0"."resource_id", "t0"."metadata", "t0"."status", "t0"."attempts", "t0"."last_error", "t0"."created_at", "t0"."completed_at" ' +
-        'FROM cleanup_tasks AS t0 WHERE ("t0"."workspace_id" = ANY(CAST($2 AS text[]))) AND "t0"."workspace_id" = $3 AND info.total > 0 ORDER BY "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST LIMIT 6) UNION ALL',
+    const statement = sut(prepare({ limit: '5' }, ['ws_a', 'ws_b', 'ws_a']).criteria);
+    expect(statement.query).toContain(
+      'LEFT JOIN LATERAL (SELECT * FROM ((SELECT "t0"."id", ' +
+        '"t0"."parent_id", "t0"."workspace_id", "t0"."source_event_id", "t0"."resource_type", "t0"."resource_id", "t0"."metadata", "t0"."status", "t0"."attempts", "t0"."last_error", "t0"."created_at", "t0"."completed_at" ' +
+        'FROM "cleanup_tasks" "t0" WHERE "t0"."workspace_id" = ANY(CAST($1 AS text[])) AND "t0"."workspace_id" = $2 AND "info"."total" > 0 ORDER BY "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST LIMIT 6) UNION ALL',
     );
-    expect(sut.text).toContain('AND "t0"."workspace_id" = $4 AND info.total > 0');
-    expect(sut.text).toContain(') AS u ORDER BY "u"."created_at" ASC NULLS LAST, "u"."id" ASC NULLS LAST LIMIT 6) AS p ON TRUE');
-    expect(sut.values).toEqual([['ws_a', 'ws_b', 'ws_a'], ['ws_a', 'ws_b', 'ws_a'], 'ws_a', 'ws_b']);
-    expect(listStatement(prepare({}, Array.from({ length: 9 }, (_, i) => `ws_${i}`)).criteria).text).not.toContain(') AS u ORDER BY');
+    expect(statement.query).toContain('AND "t0"."workspace_id" = $3 AND "info"."total" > 0');
+    expect(statement.query).toContain(')) "u" ORDER BY "u"."created_at" ASC NULLS LAST, "u"."id" ASC NULLS LAST LIMIT 6) AS "p" ON TRUE');
+    expect(statement.parameters).toEqual([['ws_a', 'ws_b', 'ws_a'], 'ws_a', 'ws_b']);
+    expect(sut(prepare({}, Array.from({ length: 9 }, (_, i) => `ws_${i}`)).criteria).query).not.toContain(') "u" ORDER BY');
   });
 
   it('fetches backward pages in reversed order, both direction and NULLS', () => {
     const { criteria, fingerprint } = prepare({ orderBy: '[{"completedAt":"desc_nulls_last"}]' });
-    const row = { ...ROW, completedAt: null };
-    const before = codec.decode(codec.encode(cursorValuesOf(row, criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint), { orderBy: criteria.orderBy, spec: CLEANUP_TASK_QUERY_FIELDS, fingerprint, path: 'before' });
-    const sut = listStatement({ ...criteria, before });
-    expect(sut.plan.direction).toBe('backward');
-    expect(sut.text).toMatch(/ORDER BY "p"."completed_at" ASC NULLS FIRST, "p"."id" DESC NULLS FIRST$/);
+    const statement = sut({ ...criteria, before: cursor(criteria, fingerprint, { ...ROW, completedAt: null }, 'before') });
+    expect(statement.plan.direction).toBe('backward');
+    expect(statement.query).toContain('ORDER BY "t0"."completed_at" ASC NULLS FIRST, "t0"."id" DESC NULLS FIRST LIMIT 101) AS "p" ON TRUE)');
+    expect(statement.query).toMatch(/ORDER BY "list"."completed_at" ASC NULLS FIRST, "list"."id" DESC NULLS FIRST$/);
   });
 
   it('never puts a value into the SQL text', () => {
     const hostile = `x'); DROP TABLE cleanup_tasks; --`;
-    const sut = listStatement(prepare({ workspace_id: hostile, filter: JSON.stringify({ lastError: { contains: hostile }, metadata: { contains: { [hostile]: hostile } } }) }, [hostile]).criteria);
-    expect(sut.text).not.toContain('DROP');
-    expect(sut.values).toEqual(expect.arrayContaining([hostile, `%${hostile.replace('_', '\\_')}%`, JSON.stringify({ [hostile]: hostile })]));
+    const statement = sut(prepare({ workspace_id: hostile, filter: JSON.stringify({ lastError: { contains: hostile }, metadata: { contains: { [hostile]: hostile } } }) }, [hostile]).criteria);
+    expect(statement.query).not.toContain('DROP');
+    expect(statement.parameters).toEqual(expect.arrayContaining([hostile, `%${hostile.replace('_', '\\_')}%`, JSON.stringify({ [hostile]: hostile })]));
+  });
+
+  it('gives the same statement for the same request', () => {
+    const raw = { filter: '{"OR":[{"parent":{"status":{"eq":"failed"}}},{"lastError":{"startsWith":"timeout"}}]}', orderBy: '[{"attempts":"desc"}]' };
+    const [a, b] = [sut(prepare(raw, ['ws_a']).criteria), sut(prepare(raw, ['ws_a']).criteria)];
+    expect([a.query, a.parameters]).toEqual([b.query, b.parameters]);
   });
 });

@@ -7,6 +7,7 @@ import { CleanupTaskOperationsService } from './cleanup-task-operations.service'
 import { TASK_ID_PARAM } from './cleanup-tasks.controller';
 import { CleanupTaskDto } from './dto/cleanup-task.dto';
 import { RetryResultDto } from './dto/retry-result.dto';
+import { writeChunks } from './streamed-response';
 import { ParseTaskIdPipe } from './task-id.pipe';
 import { TREE_TOO_LARGE, treeBusyError } from './task-tree.repository';
 
@@ -59,49 +60,19 @@ export class CleanupTaskOperationsController {
   @ApiDomainProblem('Every connection for tree downloads (`TREE_POOL_SIZE`, 4 by default) is in use: retry after `Retry-After` seconds.', treeBusyError(4))
   @ApiDomainProblem('Reading the tree ran past `TREE_QUERY_TIMEOUT_MS` (15 s by default) and was cancelled; nothing was sent.', new QueryTimeoutError(15_000, TREE_TOO_LARGE))
   async tree(@Param('id', ParseTaskIdPipe) id: string, @Res() response: Response): Promise<void> {
-    await writeJsonArray(response, await this.operations.tree(id), this.config.STREAM_STALL_TIMEOUT_MS);
+    const batches = await this.operations.tree(id);
+    response.status(200).type('application/json');
+    await writeChunks(response, jsonArrayChunks(batches), this.config.STREAM_STALL_TIMEOUT_MS);
   }
 }
 
-/**
- * Writes batches of JSON texts as one JSON array, waiting for 'drain' whenever the socket
- * buffer is full (backpressure: the cursor is read no faster than the client
- * reads). Stops quietly when the client goes away, or takes nothing for
- * `stallTimeoutMs` (then the connection is closed); leaving the loop closes
- * the cursor.
- */
-async function writeJsonArray(response: Response, batches: AsyncIterable<string[]>, stallTimeoutMs: number): Promise<void> {
-  response.status(200).type('application/json');
+/** Batches of JSON texts as the chunks of one JSON array (`[]` when there are none). */
+async function* jsonArrayChunks(batches: AsyncIterable<string[]>): AsyncGenerator<string> {
   let opened = false;
   for await (const batch of batches) {
     if (batch.length === 0) continue;
-    const chunk = (opened ? ',' : '[') + batch.join(',');
+    yield (opened ? ',' : '[') + batch.join(',');
     opened = true;
-    if (!response.write(chunk) && !(await drained(response, stallTimeoutMs))) return;
   }
-  response.end(opened ? ']' : '[]');
-}
-
-/**
- * True once the response can take more; false when the client went away
- * first, or took nothing for `timeoutMs` (the connection is then destroyed).
- */
-function drained(response: Response, timeoutMs: number): Promise<boolean> {
-  if (response.destroyed) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const settle = (writable: boolean) => {
-      clearTimeout(timer);
-      response.off('drain', onDrain);
-      response.off('close', onClose);
-      resolve(writable);
-    };
-    const onDrain = () => settle(true);
-    const onClose = () => settle(false);
-    const timer = setTimeout(() => {
-      settle(false);
-      response.destroy();
-    }, timeoutMs);
-    response.on('drain', onDrain);
-    response.on('close', onClose);
-  });
+  yield opened ? ']' : '[]';
 }

@@ -31,29 +31,13 @@ export class CleanupTaskOperationsService {
    * Iterate the result to the end or break out of it: either closes the cursor.
    */
   async tree(id: string): Promise<AsyncIterable<string[]>> {
-    const cursor = await this.trees.openTreeCursor(id);
-    let first;
-    try {
-      first = await cursor.fetch(TREE_BATCH_SIZE);
-    } catch (error) {
-      await cursor.close();
-      throw error;
-    }
-    if (first.length === 0) {
+    const cursor = await this.trees.openTreeCursor(id, TREE_BATCH_SIZE);
+    if (cursor.first.length === 0) {
       await cursor.close();
       throw new ResourceNotFoundError('Cleanup task', id);
     }
     return (async function* () {
-      try {
-        let batch = first;
-        while (batch.length > 0) {
-          yield batch;
-          if (batch.length < TREE_BATCH_SIZE) return;
-          batch = await cursor.fetch(TREE_BATCH_SIZE);
-        }
-      } finally {
-        await cursor.close();
-      }
+      for await (const batch of cursor.batches()) yield batch.map((row) => row.task);
     })();
   }
 }

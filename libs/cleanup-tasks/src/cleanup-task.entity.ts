@@ -67,4 +67,8 @@ export class CleanupTask {
 
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
+
+  /** W3C traceparent of the enqueue request, while tracing is on: the task's attempts join its trace. */
+  @Column({ name: 'trace_parent', type: 'text', nullable: true })
+  traceParent: string | null;
 }

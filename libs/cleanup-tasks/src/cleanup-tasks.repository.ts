@@ -1,29 +1,29 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Pool, PoolClient } from 'pg';
-import { Repository } from 'typeorm';
-import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { DataSource, Repository } from 'typeorm';
+import { AppConfig, asDatabaseUnavailable, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
 import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
-import { SqlExecutor } from '@app/database/sql-executor';
+import { MAIN_READ_POOL, ReadCheckoutError, ReadRouting, type ReadPool } from '@app/database/read-routing';
+import { type Queryable, SqlExecutor } from '@app/database/sql-executor';
 import {
-  AliasGenerator,
-  SqlParams,
+  QueryParameters,
+  columnRef,
+  composeSql,
   filterReadsOnly,
-  joinAnd,
-  orderBySql,
   planListQuery,
-  reverseOrderBy,
+  planMatchQuery,
   scopeFieldIn,
-  toPositional,
-  translateFilter,
+  type AnySelectQueryBuilder,
   type CursorValue,
   type FilterNode,
   type ListQueryPlan,
   type OrderByItem,
+  type ProbeName,
 } from '@app/query-dsl';
 import { CleanupTask } from './cleanup-task.entity';
-import type { ResourceType } from './cleanup-task.enums';
+import type { ResourceType, TaskStatus } from './cleanup-task.enums';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
+import type { CountGroupField } from './dto/count-cleanup-tasks.query';
 import type { WorkspaceScope } from './task-scope';
 import { TASK_CONTRACT_COLUMNS, taskContractJson } from './task-columns';
 
@@ -34,6 +34,8 @@ export interface NewRootTask {
   workspaceId: string;
   sourceEventId: string | null;
   metadata: Record<string, unknown>;
+  /** The enqueuing request's W3C traceparent (tracing on), for the attempts to join its trace. */
+  traceParent: string | null;
 }
 
 /** What to list: the validated DSL pieces of one `GET /api/cleanup-tasks` request. */
@@ -77,28 +79,39 @@ const SPLIT_SCOPE_MAX = 8;
 /** Fields the task counters are kept by: a filter on these alone can be counted from them. */
 const COUNTED_FIELDS: ReadonlySet<string> = new Set(['workspaceId', 'resourceType', 'status']);
 
-/** The outer select: each task of the page as the API's JSON, built by PostgreSQL. */
-const LIST_OUTPUT = `${taskContractJson('p')} AS task`;
+/** The page's columns: what the JSON of a task is built from. */
+const PAGE_COLUMNS = TASK_CONTRACT_COLUMNS.map((column) => columnRef('t0', column));
+
+/** The output: each task of the page as the API's JSON, built by PostgreSQL. */
+const PAGE_TASK_JSON = taskContractJson('list');
+
+const NO_PROBE = 'CAST(NULL AS boolean)';
 
 export interface TaskListStatement {
-  text: string;
-  values: unknown[];
+  /** The statement with `$n` placeholders, and their values: TypeORM's `getQueryAndParameters()` of its builder. */
+  query: string;
+  parameters: unknown[];
   plan: ListQueryPlan;
   /** Where `total` comes from: the counters, or a count over the rows. */
   countedBy: 'counters' | 'rows';
 }
 
 /**
- * The whole list request as ONE statement (one round trip, one connection):
+ * The whole list request as ONE statement (one round trip, one connection),
+ * built with TypeORM's SelectQueryBuilder on `dataSource` (the task entity's):
  *
  *   WITH info AS MATERIALIZED (SELECT <total> AS total, <hasPrevious probe>, <hasNext probe>)
- *   SELECT info.*, p.* FROM info LEFT JOIN LATERAL (
+ *   SELECT list.total, …, <task JSON> AS task FROM (info LEFT JOIN LATERAL (
  *     <page: WHERE … AND info.total > 0 ORDER BY <fetch order> LIMIT limit+1>
- *   ) AS p ON TRUE ORDER BY <fetch order>
+ *   ) AS p ON TRUE) list ORDER BY <fetch order>
+ *
+ * (`composeSql` writes what TypeORM's builder has not: the UNION ALL, the
+ * LATERAL join and the expressions around subqueries — CAST, CASE, EXISTS,
+ * COALESCE; every clause is the builder's.)
  *
  * - total: from the counters (cleanup_task_counts + deltas) when scope,
  *   shortcuts and filter only read workspaceId/resourceType/status — the
- *   same predicate, translated onto the counters' alias (a sum over a few
+ *   same predicate, applied to the counters' alias (a sum over a few
  *   thousand rows); otherwise an exact count(*) with the list's WHERE, which
  *   PostgreSQL plans for full retrieval (index-only where it can).
  * - probes: the library's ordered `LIMIT 1` look-ups outward from the cursors.
@@ -130,101 +143,223 @@ export interface TaskListStatement {
  *   good and the indexes serve them in order.
  * - the outer ORDER BY re-sorts at most limit+1 rows (LATERAL output order is
  *   not guaranteed by SQL).
+ *
+ * The plans of the eight bench:list scenarios are held to those of the
+ * statement's template-string predecessor (src/__plans__, list-plan-shape.db-spec.ts).
  */
-export function listStatement(criteria: TaskListCriteria, options: TaskListOptions = DEFAULT_TASK_LIST_OPTIONS): TaskListStatement {
+export function listStatement(dataSource: DataSource, criteria: TaskListCriteria, options: TaskListOptions = DEFAULT_TASK_LIST_OPTIONS): TaskListStatement {
   const spec = CLEANUP_TASK_QUERY_FIELDS;
-  const scope = criteria.scope === null ? undefined : scopeFieldIn(spec, 'workspaceId', criteria.scope);
+  // The outer builder writes its own names (the CTEs info and matches, the
+  // output columns, the alias list) bare: fixed lower-case identifiers, read
+  // the same quoted or not, so the statement reads like the sketch above.
+  const statement = dataSource.createQueryBuilder().disableEscaping();
+  const params = new QueryParameters(statement);
   const plan = planListQuery({
     spec,
     orderBy: criteria.orderBy,
     filter: criteria.filter,
     conditions: criteria.conditions,
-    scope,
+    scope: criteria.scope === null ? undefined : scopeFieldIn(spec, 'workspaceId', criteria.scope),
     after: criteria.after,
     before: criteria.before,
     limit: criteria.limit,
+    params,
   });
-
   const nodes = [...criteria.conditions, ...(criteria.filter ? [criteria.filter] : [])];
-  let countSql: string;
-  let countParams: Record<string, unknown> = {};
-  let countedBy: TaskListStatement['countedBy'];
-  if (nodes.every((node) => filterReadsOnly(node, COUNTED_FIELDS))) {
-    // The same predicate on the counters' rows: it reads only the three
-    // counted columns, so it holds for a counter row iff it holds for each
-    // task that row counts.
-    const params = new SqlParams('c');
-    const ctx = { spec, params, aliases: new AliasGenerator('u') };
-    const parts = [...(scope ? [scope('c', params)] : []), ...nodes.map((node) => translateFilter(node, 'c', ctx))];
-    const predicate = joinAnd(parts.filter((sql) => sql !== 'TRUE'));
-    countSql =
-      `SELECT coalesce(sum(x.n), 0) FROM (SELECT c.n FROM cleanup_task_counts AS c WHERE ${predicate} ` +
-      `UNION ALL SELECT c.n FROM cleanup_task_count_deltas AS c WHERE ${predicate}) AS x`;
-    countParams = params.values;
-    countedBy = 'counters';
-  } else {
-    countSql = plan.countQuery().sql;
-    countedBy = 'rows';
-  }
+  const countedBy = nodes.every((node) => filterReadsOnly(node, COUNTED_FIELDS)) ? 'counters' : 'rows';
+  const total = (owner: AnySelectQueryBuilder) =>
+    composeSql.castSubquery(countedBy === 'counters' ? countersTotal(owner, plan) : plan.count(owner.subQuery()), 'bigint');
 
-  const fetchOrder = plan.direction === 'forward' ? [...criteria.orderBy] : reverseOrderBy(criteria.orderBy);
-  const columns = TASK_CONTRACT_COLUMNS.map((column) => `"t0"."${column}"`).join(', ');
-  const where = `(${plan.pageWhere.sql})`;
-  const limit = plan.fetchLimit;
-  const traverses = nodes.some((node) => !filterReadsOnly(node, ALL_FIELDS));
-  const workspaces = criteria.scope === null ? [] : [...new Set(criteria.scope)];
-  const split = new SqlParams('w');
-  let ctes: string;
-  let page: string;
-  if (traverses) {
+  let page: AnySelectQueryBuilder | string;
+  if (nodes.some((node) => !filterReadsOnly(node, ALL_FIELDS))) {
     // Relation traversal: enumerate the matches once, capped (see above).
     const cap = options.enumerateBelow;
     if (!Number.isSafeInteger(cap) || cap < 0) throw new Error('enumerateBelow must be a non-negative integer');
-    const small = `m.n <= ${cap}`;
     // The matches keep only what sorting, cursors and probes read (the sort
     // keys, ending with the id); the page's rows are read by id afterwards.
-    const sortKeys = [...new Set(criteria.orderBy.map((item) => spec.fields[item.field].column))].map((column) => `"t0"."${column}"`).join(', ');
-    const probe = (bound: string | null, probeSql: string | undefined) =>
-      bound === null || probeSql === undefined ? 'NULL::boolean' : `CASE WHEN ${small} THEN EXISTS (SELECT 1 FROM matches AS t0 WHERE ${bound}) ELSE ${probeSql} END`;
-    ctes =
-      `matches AS MATERIALIZED (SELECT ${sortKeys} FROM cleanup_tasks AS t0 WHERE (${plan.where.sql}) LIMIT ${cap + 1}), ` +
-      `info AS MATERIALIZED (SELECT CASE WHEN ${small} THEN m.n ELSE (${countSql})::bigint END AS total, ` +
-      `${probe(plan.probeBounds.hasPrevious, plan.hasPreviousProbe?.sql)} AS has_previous, ${probe(plan.probeBounds.hasNext, plan.hasNextProbe?.sql)} AS has_next ` +
-      `FROM (SELECT count(*) AS n FROM matches) AS m)`;
-    page =
-      `(SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND info.total > ${cap} ORDER BY ${plan.orderBySql} LIMIT ${limit}) ` +
-      `UNION ALL ` +
-      `(SELECT ${columns} FROM (SELECT "t0"."id" FROM matches AS t0 WHERE (${plan.cursorBounds.sql}) AND info.total BETWEEN 1 AND ${cap} ` +
-      `ORDER BY ${plan.orderBySql} LIMIT ${limit}) AS k JOIN cleanup_tasks AS t0 ON "t0"."id" = k.id)`;
+    const sortKeys = [...new Set(criteria.orderBy.map((item) => spec.fields[item.field].column))].map((column) => columnRef('t0', column));
+    const matches = dataSource.createQueryBuilder().select(sortKeys).from(spec.table, 't0').limit(cap + 1);
+    plan.applyWhere(matches);
+    statement.addCommonTableExpression(matches, 'matches', { materialized: true });
+
+    const small = `"m"."n" <= ${cap}`;
+    const info = dataSource.createQueryBuilder();
+    const probe = (name: ProbeName) => {
+      const fallback = plan.probe(info, name);
+      if (fallback === null) return NO_PROBE;
+      const matched = info.subQuery().select('1').from('matches', 't0');
+      plan.applyProbeBound(matched, name);
+      return composeSql.caseWhen(small, composeSql.exists(matched), fallback);
+    };
+    info
+      .select(composeSql.caseWhen(small, '"m"."n"', total(info)), 'total')
+      .addSelect(probe('hasPrevious'), 'has_previous')
+      .addSelect(probe('hasNext'), 'has_next')
+      .from((counted) => counted.select('count(*)', 'n').from('matches', 'matches'), 'm');
+    statement.addCommonTableExpression(info, 'info', { materialized: true });
+
+    const walked = statement.subQuery().select(PAGE_COLUMNS).from(spec.table, 't0');
+    plan.applyPage(walked);
+    walked.andWhere(`"info"."total" > ${cap}`);
+    const enumerated = statement
+      .subQuery()
+      .select(PAGE_COLUMNS)
+      .from((ids) => {
+        ids.select('"t0"."id"', 'id').from('matches', 't0');
+        plan.applyCursorBounds(ids);
+        plan.applyFetchOrder(ids);
+        return ids.andWhere(`"info"."total" BETWEEN 1 AND ${cap}`).limit(plan.fetchLimit);
+      }, 'k')
+      .innerJoin(spec.table, 't0', '"t0"."id" = "k"."id"');
+    page = composeSql.unionAll([walked, enumerated]);
   } else {
-    const probes = `${plan.hasPreviousProbe?.sql ?? 'NULL::boolean'} AS has_previous, ${plan.hasNextProbe?.sql ?? 'NULL::boolean'} AS has_next`;
-    ctes = `info AS MATERIALIZED (SELECT (${countSql})::bigint AS total, ${probes})`;
-    page =
-      workspaces.length >= 2 && workspaces.length <= SPLIT_SCOPE_MAX
-        ? // A member of a few workspaces: one ordered LIMIT per workspace (each an
-          // index range such as (workspace_id, created_at, id)), then the top of
-          // their union. `workspace_id = ANY(…)` cannot return rows in created_at
-          // order from that index: PostgreSQL would walk (created_at, id) and
-          // discard other workspaces' rows (353,929 of them, 100 ms, for two
-          // workspaces holding 16% of 1M tasks), or sort all their rows.
-          `SELECT * FROM (${workspaces
-            .map(
-              (workspace) =>
-                `(SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND "t0"."workspace_id" = ${split.add(workspace)} AND info.total > 0 ` +
-                `ORDER BY ${plan.orderBySql} LIMIT ${limit})`,
-            )
-            .join(' UNION ALL ')}) AS u ORDER BY ${orderBySql(fetchOrder, 'u', spec)} LIMIT ${limit}`
-        : `SELECT ${columns} FROM cleanup_tasks AS t0 WHERE ${where} AND info.total > 0 ORDER BY ${plan.orderBySql} LIMIT ${limit}`;
+    const info = dataSource.createQueryBuilder();
+    info
+      .select(total(info), 'total')
+      .addSelect(plan.probe(info, 'hasPrevious') ?? NO_PROBE, 'has_previous')
+      .addSelect(plan.probe(info, 'hasNext') ?? NO_PROBE, 'has_next')
+      .fromDummy();
+    statement.addCommonTableExpression(info, 'info', { materialized: true });
+
+    const workspaces = criteria.scope === null ? [] : [...new Set(criteria.scope)];
+    const pageOf = (workspace?: string) => {
+      const qb = statement.subQuery().select(PAGE_COLUMNS).from(spec.table, 't0');
+      plan.applyPage(qb);
+      if (workspace !== undefined) qb.andWhere(`"t0"."workspace_id" = ${params.bind(workspace)}`);
+      return qb.andWhere('"info"."total" > 0');
+    };
+    if (workspaces.length >= 2 && workspaces.length <= SPLIT_SCOPE_MAX) {
+      // A member of a few workspaces: one ordered LIMIT per workspace (each an
+      // index range such as (workspace_id, created_at, id)), then the top of
+      // their union. `workspace_id = ANY(…)` cannot return rows in created_at
+      // order from that index: PostgreSQL would walk (created_at, id) and
+      // discard other workspaces' rows (353,929 of them, 100 ms, for two
+      // workspaces holding 16% of 1M tasks), or sort all their rows.
+      const merged = statement.subQuery().select('*').from(composeSql.unionAll(workspaces.map(pageOf)), 'u').limit(plan.fetchLimit);
+      plan.applyFetchOrder(merged, 'u');
+      page = merged;
+    } else {
+      page = pageOf();
+    }
   }
-  const text =
-    `WITH ${ctes} ` +
-    `SELECT info.total, info.has_previous, info.has_next, ${LIST_OUTPUT} FROM info LEFT JOIN LATERAL (${page}) AS p ON TRUE ` +
-    `ORDER BY ${orderBySql(fetchOrder, 'p', spec)}`;
-  const { text: positional, values } = toPositional({
-    sql: text,
-    params: { ...plan.params, ...countParams, ...split.values },
+
+  statement
+    .select('"list"."total"', 'total')
+    .addSelect('"list"."has_previous"', 'has_previous')
+    .addSelect('"list"."has_next"', 'has_next')
+    .addSelect(PAGE_TASK_JSON, 'task')
+    .from(composeSql.leftJoinLateral('info', page, 'p'), 'list');
+  plan.applyFetchOrder(statement, 'list');
+  const [query, parameters] = statement.getQueryAndParameters();
+  return { query, parameters, plan, countedBy };
+}
+
+/**
+ * `SELECT coalesce(sum(x.n), 0) FROM (<counts> UNION ALL <deltas>) AS x`, each
+ * side narrowed by the list's own WHERE on the counters' alias: it reads only
+ * the three counted columns, so it holds for a counter row iff it holds for
+ * each task that row counts.
+ */
+function countersTotal(owner: AnySelectQueryBuilder, plan: ListQueryPlan): AnySelectQueryBuilder {
+  const side = (table: string) => {
+    const qb = owner.subQuery().select('"c"."n"', 'n').from(table, 'c');
+    plan.applyWhere(qb, 'c');
+    return qb;
+  };
+  return owner
+    .subQuery()
+    .select('coalesce(sum("x"."n"), 0)', 'total')
+    .from(composeSql.unionAll([side('cleanup_task_counts'), side('cleanup_task_count_deltas')]), 'x');
+}
+
+/** What to count: the validated selection of one `GET /api/cleanup-tasks/counts` request. */
+export interface TaskCountsCriteria {
+  filter?: FilterNode;
+  /** `ids` and the equality shortcuts, ANDed with the filter. */
+  conditions: readonly FilterNode[];
+  scope: WorkspaceScope;
+  /** The task fields to group by, in order: one or two of workspaceId, resourceType, status (the counted fields). */
+  groupBy: readonly CountGroupField[];
+  /** Groups beyond this many are not read: the statement returns at most `maxGroups + 1` (one more tells that there are more). */
+  maxGroups: number;
+}
+
+/** One group: its values of the groupBy fields (by field name, in groupBy order) and how many tasks it holds. */
+export interface TaskCountGroup {
+  values: { status?: TaskStatus; resourceType?: ResourceType; workspaceId?: string };
+  count: number;
+}
+
+export interface TaskCountsStatement {
+  query: string;
+  parameters: unknown[];
+  /** Where the counts come from: the counters, or a GROUP BY over the rows. */
+  countedBy: 'counters' | 'rows';
+}
+
+/**
+ * The counts as ONE statement, built with TypeORM's SelectQueryBuilder on
+ * `dataSource`: one row per non-empty group, sorted by the groupBy columns
+ * in order (byte order: COLLATE "C", as every text column of ours already
+ * is), at most `maxGroups + 1` rows.
+ *
+ * - counters (scope, shortcuts and filter read only workspaceId,
+ *   resourceType and status, the counters' key):
+ *     SELECT <keys>, sum(n) FROM (<counts WHERE …> UNION ALL <deltas WHERE …>)
+ *     GROUP BY <keys> HAVING sum(n) > 0 …
+ *   the list's own WHERE on the counters' alias, as for its total: it holds
+ *   for a counter row iff it holds for every task that row counts; one
+ *   snapshot over both tables, so a delta is seen exactly once. Its cost
+ *   grows with the number of (workspace, type, status) keys, not tasks.
+ * - rows (anything else):
+ *     SELECT <keys>, count(*) FROM cleanup_tasks WHERE … GROUP BY <keys> …
+ *   one aggregate over the matching tasks; an empty group has no row.
+ *
+ * The LIMIT bounds what is sorted and sent, not what is aggregated: a
+ * GROUP BY aggregates every matching task first (unless an index hands the
+ * rows over in group order and the scan stops at the limit), which the
+ * list's statement timeout bounds.
+ */
+export function countsStatement(dataSource: DataSource, criteria: TaskCountsCriteria): TaskCountsStatement {
+  const spec = CLEANUP_TASK_QUERY_FIELDS;
+  if (criteria.groupBy.length === 0) throw new Error('counts need at least one field to group by');
+  if (!Number.isSafeInteger(criteria.maxGroups) || criteria.maxGroups < 1) throw new Error('maxGroups must be a positive integer');
+  const statement = dataSource.createQueryBuilder();
+  const params = new QueryParameters(statement);
+  const plan = planMatchQuery({
+    spec,
+    filter: criteria.filter,
+    conditions: criteria.conditions,
+    scope: criteria.scope === null ? undefined : scopeFieldIn(spec, 'workspaceId', criteria.scope),
+    params,
   });
-  return { text: positional, values, plan, countedBy };
+  const nodes = [...criteria.conditions, ...(criteria.filter ? [criteria.filter] : [])];
+  const countedBy = nodes.every((node) => filterReadsOnly(node, COUNTED_FIELDS)) ? 'counters' : 'rows';
+  const columns = criteria.groupBy.map((field) => spec.fields[field].column);
+
+  const alias = countedBy === 'counters' ? 'x' : 't0';
+  for (const [i, column] of columns.entries()) {
+    const ref = columnRef(alias, column);
+    if (i === 0) statement.select(ref, column).groupBy(ref).orderBy(`${ref} COLLATE "C"`, 'ASC');
+    else statement.addSelect(ref, column).addGroupBy(ref).addOrderBy(`${ref} COLLATE "C"`, 'ASC');
+  }
+  if (countedBy === 'counters') {
+    const side = (table: string) => {
+      const qb = statement.subQuery().select(columns.map((column) => columnRef('c', column))).addSelect('"c"."n"', 'n').from(table, 'c');
+      plan.applyWhere(qb, 'c');
+      return qb;
+    };
+    statement
+      .addSelect('sum("x"."n")', 'n')
+      .from(composeSql.unionAll([side('cleanup_task_counts'), side('cleanup_task_count_deltas')]), 'x')
+      .having('sum("x"."n") > 0');
+  } else {
+    statement.addSelect('count(*)', 'n').from(spec.table, 't0');
+    plan.applyWhere(statement);
+  }
+  statement.limit(criteria.maxGroups + 1);
+  const [query, parameters] = statement.getQueryAndParameters();
+  return { query, parameters, countedBy };
 }
 
 interface ListResultRow {
@@ -248,63 +383,92 @@ export const NARROW_THE_QUERY =
 export class CleanupTasksRepository {
   /** Tuning of the list statement (tests set `enumerateBelow` to exercise both page branches). */
   listOptions: TaskListOptions = { ...DEFAULT_TASK_LIST_OPTIONS };
+  private readonly dataSource: DataSource;
 
   constructor(
     @InjectRepository(CleanupTask) private readonly tasks: Repository<CleanupTask>,
     private readonly db: SqlExecutor,
+    private readonly reads: ReadRouting,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.dataSource = tasks.manager.dataSource;
+  }
 
   /**
-   * The list's own pool, opened on first use (processes that never list, such
-   * as the worker, never connect it): a bulkhead, so that expensive list
-   * queries cannot take the connections everything else needs, and the
-   * place of the list's statement_timeout (a session setting, so no extra
-   * round trip per query).
+   * The list's own read pool, opened on first use (processes that never
+   * list, such as the worker, never connect it): a bulkhead, so that
+   * expensive list queries cannot take the connections everything else
+   * needs, and the place of the list's statement_timeout (a session setting
+   * on a direct connection, so no extra round trip per query).
    */
-  private get listPool(): Pool {
+  private get listReads(): ReadPool {
     const limit = this.config.LIST_QUERY_TIMEOUT_MS;
     const connectTimeoutMs = this.db.settings.connectTimeoutMs;
-    return this.db.sidePool('list', {
-      max: this.config.LIST_POOL_SIZE,
-      statementTimeoutMs: limit,
-      // How long a request waits for a free connection (or a new one): no
-      // longer than a query may run, since the queries it waits for end by then.
-      waitMs: limit > 0 ? Math.min(limit, connectTimeoutMs) : connectTimeoutMs,
-    });
+    return {
+      name: 'list',
+      shape: {
+        max: this.config.LIST_POOL_SIZE,
+        statementTimeoutMs: limit,
+        // How long a request waits for a free connection (or a new one): no
+        // longer than a query may run, since the queries it waits for end by then.
+        waitMs: limit > 0 ? Math.min(limit, connectTimeoutMs) : connectTimeoutMs,
+      },
+    };
   }
 
   /**
    * One page of tasks with its exact total and neighbours, in one round trip
-   * (see listStatement). The tasks come as JSON text built by PostgreSQL.
-   * A query that runs past LIST_QUERY_TIMEOUT_MS is cancelled by PostgreSQL
-   * and answered 504 (QueryTimeoutError); no free connection within as long
-   * is 503 with Retry-After (ServiceBusyError).
+   * (see listStatement), from the read replica when there is a healthy one.
+   * The tasks come as JSON text built by PostgreSQL. On the list's read pool
+   * (see runListStatement).
    */
   async list(criteria: TaskListCriteria): Promise<TaskListPage> {
-    const statement = listStatement(criteria, this.listOptions);
-    let client: PoolClient;
-    try {
-      client = await this.listPool.connect();
-    } catch {
-      // Every list connection busy for the whole wait, or the database unreachable.
-      throw new ServiceBusyError(LIST_BUSY, 1);
-    }
-    let rows: ListResultRow[];
-    try {
-      ({ rows } = await client.query<ListResultRow>({ text: statement.text, values: statement.values }));
-      client.release();
-    } catch (error) {
-      const canceled = isQueryCanceled(error);
-      // A cancelled statement leaves the connection fine; after anything else it is dropped.
-      client.release(canceled ? undefined : (error as Error));
-      if (canceled) throw new QueryTimeoutError(this.config.LIST_QUERY_TIMEOUT_MS, NARROW_THE_QUERY);
-      throw error;
-    }
+    const statement = listStatement(this.dataSource, criteria, this.listOptions);
+    const rows = await this.runListStatement<ListResultRow>(statement);
     const info = rows[0];
     const fetched = rows[0].task === null ? [] : rows.map((row) => row.task as string);
     const page = statement.plan.resolvePage(fetched, { hasPrevious: info.has_previous, hasNext: info.has_next });
     return { tasks: page.rows, total: Number(info.total), hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage };
+  }
+
+  /**
+   * The non-empty groups of the matching tasks with their exact counts, in
+   * groupBy order (see countsStatement): at most `maxGroups`, and whether
+   * there were more. On the list's pool: a counts request is a read of the
+   * same kind and size as a page's total (the counters, or one aggregate
+   * over what the list would count), so it shares the list's bulkhead and
+   * its LIST_QUERY_TIMEOUT_MS rather than a pool of its own.
+   */
+  async counts(criteria: TaskCountsCriteria): Promise<{ groups: TaskCountGroup[]; more: boolean; countedBy: TaskCountsStatement['countedBy'] }> {
+    const statement = countsStatement(this.dataSource, criteria);
+    const rows = await this.runListStatement<Record<string, string>>(statement);
+    const more = rows.length > criteria.maxGroups;
+    const groups = rows.slice(0, criteria.maxGroups).map((row) => {
+      // The table's CHECKs hold status and resource_type to their enums.
+      const values: Record<string, string> = {};
+      for (const field of criteria.groupBy) values[field] = row[CLEANUP_TASK_QUERY_FIELDS.fields[field].column];
+      return { values: values as TaskCountGroup['values'], count: Number(row.n) };
+    });
+    return { groups, more, countedBy: statement.countedBy };
+  }
+
+  /**
+   * Runs a statement on the list's read pool (the read replica's while it is
+   * healthy, see ReadRouting). One that runs past
+   * LIST_QUERY_TIMEOUT_MS is cancelled by PostgreSQL and answered 504
+   * (QueryTimeoutError); no free connection within as long is 503 with
+   * Retry-After (ServiceBusyError).
+   */
+  private async runListStatement<Row extends object>(statement: { query: string; parameters: unknown[] }): Promise<Row[]> {
+    try {
+      const { rows } = await this.reads.read(this.listReads, (db) => db.query<Row>({ text: statement.query, values: statement.parameters }));
+      return rows;
+    } catch (error) {
+      // The database unreachable (503 database-unavailable), or every list connection busy for the whole wait.
+      if (error instanceof ReadCheckoutError) throw asDatabaseUnavailable(error.cause, this.db.availability) ?? new ServiceBusyError(LIST_BUSY, 1);
+      if (isQueryCanceled(error)) throw new QueryTimeoutError(this.config.LIST_QUERY_TIMEOUT_MS, NARROW_THE_QUERY);
+      throw error;
+    }
   }
 
   /**
@@ -339,15 +503,38 @@ export class CleanupTasksRepository {
   }
 
   /**
-   * The task as the API's JSON text (built by PostgreSQL, as for the list and
-   * the tree), if it exists and lies inside the scope.
+   * Tasks per (resource type, status), table-wide (the metrics), from the
+   * counters in one snapshot: a sum over one row per (workspace, type,
+   * status) that has tasks, plus a few seconds of deltas. It grows with the
+   * number of workspaces, not of tasks.
    */
-  async findJsonById(id: string, scope: WorkspaceScope): Promise<string | null> {
-    const inScope = scope === null ? '' : ' AND t.workspace_id = ANY($2)';
-    const { rows } = await this.db.query<{ task: string }>(`SELECT ${taskContractJson('t')} AS task FROM cleanup_tasks AS t WHERE t.id = $1${inScope}`, [
-      id,
-      ...(scope === null ? [] : [[...scope]]),
-    ]);
+  async countByTypeAndStatus(db: Queryable = this.db): Promise<{ resourceType: ResourceType; status: TaskStatus; count: number }[]> {
+    const { rows } = await db.query<{ resource_type: ResourceType; status: TaskStatus; n: string }>(
+      `SELECT resource_type, status, sum(n) AS n
+         FROM (SELECT resource_type, status, n FROM cleanup_task_counts
+               UNION ALL
+               SELECT resource_type, status, n FROM cleanup_task_count_deltas) AS counters
+        GROUP BY 1, 2`,
+    );
+    return rows.map((row) => ({ resourceType: row.resource_type, status: row.status, count: Number(row.n) }));
+  }
+
+  /**
+   * The task as the API's JSON text (built by PostgreSQL, as for the list and
+   * the tree), if it exists and lies inside the scope: from the read replica
+   * when there is a healthy one, and from the primary when the replica does
+   * not have it (yet) or `primary` asks for this process's own write.
+   */
+  async findJsonById(id: string, scope: WorkspaceScope, { primary = false } = {}): Promise<string | null> {
+    const qb = this.tasks.createQueryBuilder('t');
+    const params = new QueryParameters(qb);
+    qb.select(taskContractJson('t'), 'task').where(`"t"."id" = ${params.bind(id)}`);
+    if (scope !== null) qb.andWhere(`"t"."workspace_id" = ANY(${params.bind([...scope])})`);
+    const [text, values] = qb.getQueryAndParameters();
+    const { rows } = await this.reads.read(MAIN_READ_POOL, (db) => db.query<{ task: string }>(text, values), {
+      missed: (result) => result.rows.length === 0,
+      primary,
+    });
     return rows[0]?.task ?? null;
   }
 
@@ -358,24 +545,30 @@ export class CleanupTasksRepository {
 
   /**
    * Inserts a root task unless one with the same (sourceEventId, resourceType,
-   * resourceId) exists; either way returns the stored task's id and whether
-   * it is new. ON CONFLICT makes concurrent deliveries of one event safe.
+   * resourceId) exists; either way returns the stored task's id, whether it
+   * is new, and whether an existing one has the same workspace and metadata
+   * (jsonb equality: key order and number spelling do not matter). ON
+   * CONFLICT makes concurrent deliveries of one event safe. Written out:
+   * TypeORM's InsertQueryBuilder has no DO NOTHING with a conflict target
+   * (`orIgnore()` ignores every conflict, `orUpdate()` updates), and the
+   * look-up after a conflict is that target's own predicate.
    */
-  async insertRootIdempotent(task: NewRootTask): Promise<{ id: string; created: boolean }> {
+  async insertRootIdempotent(task: NewRootTask): Promise<{ id: string; created: boolean; sameRequest: boolean }> {
     const { rows: inserted } = await this.db.query<{ id: string }>(
-      `INSERT INTO cleanup_tasks (id, workspace_id, source_event_id, resource_type, resource_id, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO cleanup_tasks (id, workspace_id, source_event_id, resource_type, resource_id, metadata, trace_parent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (source_event_id, resource_type, resource_id) WHERE parent_id IS NULL AND source_event_id IS NOT NULL
        DO NOTHING
        RETURNING id`,
-      [task.id, task.workspaceId, task.sourceEventId, task.resourceType, task.resourceId, JSON.stringify(task.metadata)],
+      [task.id, task.workspaceId, task.sourceEventId, task.resourceType, task.resourceId, JSON.stringify(task.metadata), task.traceParent],
     );
-    if (inserted.length > 0) return { id: inserted[0].id, created: true };
-    const { rows: existing } = await this.db.query<{ id: string }>(
-      `SELECT id FROM cleanup_tasks WHERE parent_id IS NULL AND source_event_id = $1 AND resource_type = $2 AND resource_id = $3`,
-      [task.sourceEventId, task.resourceType, task.resourceId],
+    if (inserted.length > 0) return { id: inserted[0].id, created: true, sameRequest: true };
+    const { rows: existing } = await this.db.query<{ id: string; same: boolean }>(
+      `SELECT id, workspace_id = $4 AND metadata = $5::jsonb AS same FROM cleanup_tasks
+        WHERE parent_id IS NULL AND source_event_id = $1 AND resource_type = $2 AND resource_id = $3`,
+      [task.sourceEventId, task.resourceType, task.resourceId, task.workspaceId, JSON.stringify(task.metadata)],
     );
     if (existing.length === 0) throw new Error(`insertRootIdempotent: the conflicting task of event ${task.sourceEventId} is gone`);
-    return { id: existing[0].id, created: false };
+    return { id: existing[0].id, created: false, sameRequest: existing[0].same };
   }
 }

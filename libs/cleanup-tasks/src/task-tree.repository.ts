@@ -1,67 +1,45 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
-import { AppConfig, isQueryCanceled, QueryTimeoutError, ServiceBusyError } from '@app/common';
+import { DataSource } from 'typeorm';
+import { AppConfig, ServiceBusyError } from '@app/common';
+import { ReadRouting, type ReadPool } from '@app/database/read-routing';
 import { SqlExecutor } from '@app/database/sql-executor';
-import { taskContractJson } from './task-columns';
+import { QueryParameters, columnRef, composeSql } from '@app/query-dsl';
+import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
+import { openSnapshotCursor, type SnapshotCursor } from './snapshot-cursor';
+import { TASK_CONTRACT_COLUMNS, taskContractJson } from './task-columns';
 
 /**
- * The task and its descendants, root first, then by depth, createdAt, id.
- * CYCLE marks a row that closes a loop of parent links (only possible when
- * the root itself lies on one: each task has one parent), which is dropped.
- * The sort runs in PostgreSQL (spilling to disk if it must); the cursor hands
- * the result over in batches, each task as the API's JSON text.
+ * The task `rootId` and its descendants, root first, then by depth,
+ * createdAt, id, each as the API's JSON text: a recursive CTE
+ * (`WITH RECURSIVE tree AS ((root) UNION ALL (children of tree))`), sorted by
+ * PostgreSQL (spilling to disk if it must); a cursor hands it over in batches.
+ *
+ * Parent links can only loop through the root itself (each task has one
+ * parent: a descendant on a loop has the root among its ancestors, so the
+ * loop passes through the root), so the walk stops at the root instead of
+ * tracking visited rows: every task is read once, and a loop ends it.
  */
-const TREE_QUERY = `
-  WITH RECURSIVE tree AS (
-    SELECT id, parent_id, workspace_id, source_event_id, resource_type, resource_id, metadata,
-           status, attempts, last_error, created_at, completed_at, 0 AS depth
-      FROM cleanup_tasks
-     WHERE id = $1
-    UNION ALL
-    SELECT c.id, c.parent_id, c.workspace_id, c.source_event_id, c.resource_type, c.resource_id, c.metadata,
-           c.status, c.attempts, c.last_error, c.created_at, c.completed_at, tree.depth + 1
-      FROM cleanup_tasks AS c
-      JOIN tree ON c.parent_id = tree.id
-  ) CYCLE id SET is_cycle USING path
-  SELECT ${taskContractJson('tree')} AS task
-    FROM tree
-   WHERE NOT is_cycle
-   ORDER BY depth, created_at, id`;
-
-/** A server-side cursor over one task tree; hold it briefly and always close it. */
-export class TaskTreeCursor {
-  private closed = false;
-
-  constructor(
-    private readonly client: PoolClient,
-    private readonly timeoutMs: number,
-  ) {}
-
-  /**
-   * The next tasks (at most `count`) as JSON text in the contract's shape;
-   * empty when the tree is exhausted. A read past the statement timeout
-   * throws QueryTimeoutError (the transaction is then aborted: close it).
-   */
-  async fetch(count: number): Promise<string[]> {
-    try {
-      const { rows } = await this.client.query<{ task: string }>(`FETCH FORWARD ${Math.trunc(count)} FROM task_tree`);
-      return rows.map((row) => row.task);
-    } catch (error) {
-      throw isQueryCanceled(error) ? new QueryTimeoutError(this.timeoutMs, TREE_TOO_LARGE) : error;
-    }
-  }
-
-  /** Ends the read-only transaction (which closes the cursor) and returns the connection (dropped if it broke). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      await this.client.query('ROLLBACK');
-      this.client.release();
-    } catch (error) {
-      this.client.release(error as Error);
-    }
-  }
+export function taskTreeStatement(dataSource: DataSource, rootId: string): [string, unknown[]] {
+  const table = CLEANUP_TASK_QUERY_FIELDS.table;
+  const statement = dataSource.createQueryBuilder();
+  const root = new QueryParameters(statement).bind(rootId);
+  const columnsOf = (alias: string) => TASK_CONTRACT_COLUMNS.map((column) => columnRef(alias, column));
+  const start = dataSource.createQueryBuilder().select(columnsOf('task')).addSelect('0', 'depth').from(table, 'task').where(`"task"."id" = ${root}`);
+  const below = dataSource
+    .createQueryBuilder()
+    .select(columnsOf('child'))
+    .addSelect('"tree"."depth" + 1', 'depth')
+    .from(table, 'child')
+    .innerJoin('tree', 'tree', '"child"."parent_id" = "tree"."id"')
+    .where(`"child"."id" <> ${root}`);
+  return statement
+    .addCommonTableExpression(composeSql.unionAll([start, below]), 'tree', { recursive: true })
+    .select(taskContractJson('tree'), 'task')
+    .from('tree', 'tree')
+    .orderBy('"tree"."depth"', 'ASC')
+    .addOrderBy('"tree"."created_at"', 'ASC')
+    .addOrderBy('"tree"."id"', 'ASC')
+    .getQueryAndParameters();
 }
 
 /** How long a download waits for a tree connection before it is told to retry (503). */
@@ -79,47 +57,51 @@ export const TREE_TOO_LARGE = 'The tree is too large to read within the limit; r
 @Injectable()
 export class TaskTreeRepository {
   constructor(
+    private readonly reads: ReadRouting,
     private readonly db: SqlExecutor,
     private readonly config: AppConfig,
+    private readonly dataSource: DataSource,
   ) {}
 
   /**
-   * The connections of tree downloads (TREE_POOL_SIZE), opened on first use:
+   * The read pool of tree downloads (TREE_POOL_SIZE), opened on first use:
    * a download holds its connection for as long as its client reads, so on
    * the main pool a few slow readers could stall authentication, enqueues
    * and the scheduler. Each statement is limited to TREE_QUERY_TIMEOUT_MS.
    */
-  private get treePool(): Pool {
-    return this.db.sidePool('tree', {
-      max: this.config.TREE_POOL_SIZE,
-      statementTimeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
-      // Downloads in progress may last minutes: waiting for one to end is pointless.
-      waitMs: TREE_CONNECTION_WAIT_MS,
-    });
+  private get treeReads(): ReadPool {
+    return {
+      name: 'tree',
+      shape: {
+        max: this.config.TREE_POOL_SIZE,
+        statementTimeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
+        // Downloads in progress may last minutes: waiting for one to end is pointless.
+        waitMs: TREE_CONNECTION_WAIT_MS,
+      },
+    };
   }
 
   /**
-   * Opens a cursor over the tree of `rootId` (DECLARE in a REPEATABLE READ,
-   * read-only transaction on a tree connection). The caller reads it in
-   * batches, so a 100,000-task tree never sits in memory at once. Every tree
-   * connection busy: 503 (ServiceBusyError) with Retry-After.
+   * Opens a cursor over the tree of `rootId` (its tasks as JSON texts, see
+   * taskTreeStatement) in a snapshot of its own on a tree connection, with
+   * its first `batchSize` tasks read: on the read replica when there is a
+   * healthy one that has the root, else on the primary (an empty first batch:
+   * no such task). The caller reads the rest in batches, so a 100,000-task
+   * tree never sits in memory at once. Every tree connection busy: 503
+   * (ServiceBusyError) with Retry-After.
    */
-  async openTreeCursor(rootId: string): Promise<TaskTreeCursor> {
-    const timeoutMs = this.config.TREE_QUERY_TIMEOUT_MS;
-    let client: PoolClient;
-    try {
-      client = await this.treePool.connect();
-    } catch {
-      throw treeBusyError(this.config.TREE_POOL_SIZE);
-    }
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await client.query(`DECLARE task_tree NO SCROLL CURSOR FOR ${TREE_QUERY}`, [rootId]);
-    } catch (error) {
-      const cursor = new TaskTreeCursor(client, timeoutMs);
-      await cursor.close();
-      throw isQueryCanceled(error) ? new QueryTimeoutError(timeoutMs, TREE_TOO_LARGE) : error;
-    }
-    return new TaskTreeCursor(client, timeoutMs);
+  openTreeCursor(rootId: string, batchSize: number): Promise<SnapshotCursor<{ task: string }>> {
+    const [query, parameters] = taskTreeStatement(this.dataSource, rootId);
+    return openSnapshotCursor(this.reads, this.treeReads, {
+      name: 'task_tree',
+      query,
+      parameters,
+      batchSize,
+      emptyIsMiss: true,
+      timeoutMs: this.config.TREE_QUERY_TIMEOUT_MS,
+      timeoutHint: TREE_TOO_LARGE,
+      busy: () => treeBusyError(this.config.TREE_POOL_SIZE),
+      database: this.db.availability,
+    });
   }
 }

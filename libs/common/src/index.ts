@@ -1,4 +1,5 @@
 export * from './config/app-config';
+export * from './config/trust-proxy';
 export * from './config/app-config.module';
 export * from './errors/domain-errors';
 export * from './errors/problem';
@@ -13,4 +14,5 @@ export * from './runtime/v8-tuning';
 export * from './validation/storable';
 export * from './validation/storable.decorators';
 export * from './errors/sql-state';
+export * from './errors/database-reachability';
 export * from './runtime/shutdown-callback';

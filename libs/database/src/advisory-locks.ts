@@ -9,6 +9,8 @@ export const ADVISORY_LOCKS = Object.freeze({
   staleLeaseSweep: 0x43_54_53_4c, // 'CTSL'
   /** The retention sweep: one process purges at a time. */
   retentionSweep: 0x43_54_52_54, // 'CTRT'
+  /** The webhook retention sweep: one process purges delivered and given-up events at a time. */
+  webhookRetention: 0x43_54_57_48, // 'CTWH'
   /** The task counters' compaction (transaction-scoped). */
   countsCompaction: 0x43_54_43_43, // 'CTCC'
   /**

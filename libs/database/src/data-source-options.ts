@@ -27,6 +27,7 @@ export function buildDataSourceOptions(
     synchronize: false,
     poolSize: TYPEORM_POOL_SIZE,
     applicationName: application_name,
-    extra: { connectionTimeoutMillis, options },
+    // No start-up options behind a pooler (poolConfig leaves them out); TypeORM names no statements.
+    extra: { connectionTimeoutMillis, ...(options === undefined ? {} : { options }) },
   };
 }

@@ -1,3 +1,4 @@
+import type { DatabaseReachability } from '@app/common/errors/database-reachability';
 import { isDatabaseUnavailable } from '@app/common/errors/sql-state';
 
 /**
@@ -7,9 +8,10 @@ import { isDatabaseUnavailable } from '@app/common/errors/sql-state';
  * reached or the connection was lost (isDatabaseUnavailable). Other failures
  * (a constraint, a timeout) say nothing about reachability. Costs no query.
  */
-export class DatabaseAvailability {
+export class DatabaseAvailability implements DatabaseReachability {
   private up = true;
   private changed = Date.now();
+  private recovered?: number;
   private lastError?: string;
 
   get isUp(): boolean {
@@ -21,6 +23,11 @@ export class DatabaseAvailability {
     return this.changed;
   }
 
+  /** Epoch ms the database was last found reachable again after being found down; undefined if it never was down. */
+  get recoveredAt(): number | undefined {
+    return this.recovered;
+  }
+
   /** Why the last call found the database down; undefined while up. */
   get reason(): string | undefined {
     return this.up ? undefined : this.lastError;
@@ -30,6 +37,7 @@ export class DatabaseAvailability {
     if (this.up) return;
     this.up = true;
     this.changed = Date.now();
+    this.recovered = this.changed;
     this.lastError = undefined;
   }
 

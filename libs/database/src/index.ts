@@ -6,3 +6,6 @@ export * from './embedded-postgres';
 export * from './migrate';
 export * from './sql-executor';
 export * from './database-availability';
+export * from './read-routing';
+export * from './replica-lag';
+export * from './sql-pool';

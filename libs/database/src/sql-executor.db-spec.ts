@@ -13,6 +13,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+const SETTINGS = `SELECT current_setting('statement_timeout') AS timeout, current_setting('application_name') AS name, current_setting('random_page_cost') AS cost`;
+
 describe('SqlExecutor (real PostgreSQL)', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let sut: SqlExecutor;
@@ -40,12 +42,26 @@ describe('SqlExecutor (real PostgreSQL)', () => {
   it('gives each side pool its own statement timeout and application name, once per name', async () => {
     const pool = sut.sidePool('probe', { max: 1, statementTimeoutMs: 50 });
     expect(sut.sidePool('probe', { max: 5 })).toBe(pool);
-    const { rows } = await pool.query<{ timeout: string; name: string; cost: string }>(
-      `SELECT current_setting('statement_timeout') AS timeout, current_setting('application_name') AS name, current_setting('random_page_cost') AS cost`,
-    );
-    expect(rows).toEqual([{ timeout: '50ms', name: 'cleanup-tasks-probe', cost: '1.1' }]);
-    await expect(pool.query('SELECT pg_sleep(1)')).rejects.toMatchObject({ code: '57014' });
+    const session = await pool.connect();
+    try {
+      const { rows } = await session.query<{ timeout: string; name: string; cost: string }>(SETTINGS);
+      expect(rows).toEqual([{ timeout: '50ms', name: 'cleanup-tasks-probe', cost: '1.1' }]);
+      await expect(session.query('SELECT pg_sleep(1)')).rejects.toMatchObject({ code: '57014' });
+    } finally {
+      await session.close();
+    }
     expect(sut.poolStats().map((stats) => stats.pool)).toEqual(['main', 'probe']);
+  });
+
+  it('keeps named statements prepared on its connections (they pay on a direct connection)', async () => {
+    const single = new SqlExecutor(databaseSettingsFor(database.url, { poolSize: 1 }));
+    try {
+      await single.query({ name: 'executor_probe_named', text: 'SELECT 1 AS one' });
+      const { rows } = await single.query(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'executor_probe_named'`);
+      expect(rows).toEqual([{ n: 1 }]);
+    } finally {
+      await single.onApplicationShutdown();
+    }
   });
 
   it('lets one session at a time hold an advisory lock', async () => {
@@ -71,5 +87,62 @@ describe('SqlExecutor (real PostgreSQL)', () => {
     // A failed statement on a working connection is still an answer from the server.
     await expect(sut.query('SELECT 1 + ')).rejects.toMatchObject({ code: '42601' });
     expect(sut.availability.isUp).toBe(true);
+  });
+});
+
+/**
+ * The rules behind a transaction pooler (DatabaseSettings.pooled), here
+ * straight to the server so that what reaches a session can be inspected;
+ * test/pgbouncer.e2e-spec.ts runs the application through a real PgBouncer.
+ */
+describe('SqlExecutor behind a transaction pooler', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let sut: SqlExecutor;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sut = new SqlExecutor(databaseSettingsFor(database.url, { poolSize: 1, pooled: true }));
+  });
+  afterAll(async () => {
+    await sut?.onApplicationShutdown();
+    await database?.drop();
+  });
+
+  it('sends no start-up options and names no statement', async () => {
+    await sut.query({ name: 'executor_probe_unnamed', text: 'SELECT 1 AS one' });
+    await sut.query({ name: 'executor_probe_unnamed', text: 'SELECT 1 AS one' });
+    const { rows } = await sut.query(`SELECT (SELECT count(*)::int FROM pg_prepared_statements) AS prepared, current_setting('random_page_cost') AS cost`);
+    expect(rows).toEqual([{ prepared: 0, cost: '4' }]);
+  });
+
+  it("gives a side pool's statements its settings as SET LOCAL in a transaction of their own, leaving the session as it was", async () => {
+    const session = await sut.sidePool('probe', { max: 1, statementTimeoutMs: 50 }).connect();
+    try {
+      expect((await session.query(SETTINGS)).rows).toEqual([{ timeout: '50ms', name: 'cleanup-tasks-probe', cost: '1.1' }]);
+      await expect(session.query('SELECT pg_sleep(1)')).rejects.toMatchObject({ code: '57014' });
+      // The next statement on the same connection still has them, and they ended with each transaction.
+      expect((await session.query(SETTINGS)).rows).toEqual([{ timeout: '50ms', name: 'cleanup-tasks-probe', cost: '1.1' }]);
+      await session.begin('READ ONLY');
+      expect((await session.query(SETTINGS)).rows).toEqual([{ timeout: '50ms', name: 'cleanup-tasks-probe', cost: '1.1' }]);
+    } finally {
+      await session.close();
+    }
+    expect((await sut.sidePool('probe', { max: 1 }).query(SETTINGS)).rows).toEqual([{ timeout: '50ms', name: 'cleanup-tasks-probe', cost: '1.1' }]);
+    const bare = await sut.sidePool('probe', { max: 1 }).pool.query(SETTINGS);
+    expect(bare.rows).toEqual([{ timeout: '0', name: 'cleanup-tasks-probe', cost: '4' }]);
+  });
+
+  it('opens its transactions with the planner setting', async () => {
+    const cost = await sut.transaction(async (tx) => (await tx.query(`SELECT current_setting('random_page_cost') AS cost`)).rows[0].cost);
+    expect(cost).toBe('1.1');
+  });
+
+  it('holds session advisory locks on direct connections of their own', async () => {
+    const held = await sut.withTryAdvisoryLock(4243, async (client) => {
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 4243 AND pid = pg_backend_pid()`);
+      return rows[0].n;
+    });
+    expect(held).toEqual({ acquired: true, result: 1 });
+    expect(sut.poolStats().map((stats) => stats.pool)).toContain('sessions');
   });
 });

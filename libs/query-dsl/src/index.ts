@@ -1,22 +1,28 @@
 /**
  * @app/query-dsl — an entity-agnostic filter / orderBy / keyset-pagination
  * DSL for PostgreSQL. No Nest, no HTTP: input is JSON, output is validated
- * ASTs and `{sql, params}` fragments with TypeORM named parameters.
+ * ASTs applied to TypeORM SelectQueryBuilders (Brackets, subqueries, named
+ * parameters, ORDER BY with NULLS placement).
  *
  * Pipeline (see README.md):
  *   field map (defineEntitySpec)                                    — what is exposed
  *   parseFilterJson / parseFilter → FilterNode                      — 400 via QueryDslError
  *   parseOrderByJson / parseOrderBy → OrderByItem[] (ends with id)  — 400 via QueryDslError
  *   CursorCodec.decode(after|before) → CursorValue[]                — 400 via QueryDslError
- *   planListQuery({...}) → ListQueryPlan                            — page / count / probe SQL
+ *   planListQuery({...}) → ListQueryPlan                            — applies page / count / probes to builders
+ *   planMatchQuery({...}) → MatchQueryPlan                          — the WHERE alone (counts, exports)
  *   plan.resolvePage(rows, probes); cursorValuesOf(row) → CursorCodec.encode
  *
  * Contracts:
  * - Every SQL expression produced is two-valued (never NULL), so NOT is exact.
- * - Parameter names come from a counter per statement (`:p1`, `:p2`, …) and
- *   table aliases of relation subqueries from another (`t1`, `t2`, …): the same
- *   input gives the same SQL. No value is ever inlined into SQL text.
- * - Relations are EXISTS subqueries (never joins), each with the scope applied.
+ * - Parameter names come from a counter per statement (`:p1`, `:p2`, …,
+ *   `QueryParameters`) and table aliases of relation subqueries from another
+ *   (`t1`, `t2`, …): the same input gives the same SQL. No value is ever
+ *   inlined into SQL text.
+ * - Relations are EXISTS subqueries (`qb.subQuery()`, never joins), each with
+ *   the scope applied.
+ * - SQL text around sub-builders (UNION ALL, LATERAL, EXISTS, COALESCE, CASE)
+ *   is joined in one place only: `composeSql`.
  */
 export { QueryDslError, type QueryDslIssue } from './errors';
 export {
@@ -33,7 +39,8 @@ export {
   type RelationSpec,
   type ScalarValue,
 } from './field-map';
-export { AliasGenerator, SqlParams, columnRef, joinAnd, joinOr, quoteIdent, toPositional, type SqlFragment } from './sql';
+export { AliasGenerator, QueryParameters, columnRef, quoteIdent } from './sql';
+export { composeSql } from './compose-sql';
 export { ISO_MILLIS_PATTERN, parseTimestamp, type ParsedTimestamp } from './timestamp';
 export {
   filterNodes,
@@ -47,20 +54,20 @@ export {
   type RelationNode,
 } from './filter/filter-ast';
 export { filterReadsOnly } from './filter/filter-fields';
+export { planMatchQuery, type MatchQueryInput, type MatchQueryPlan } from './filter/match-query';
 export { DEFAULT_FILTER_LIMITS, parseEqualityShortcut, parseFilter, parseFilterJson, type FilterLimits } from './filter/parse-filter';
 export {
+  applyFilter,
   escapeLike,
-  filterToSql,
-  negate,
   scopeFieldIn,
-  translateFilter,
+  type AnySelectQueryBuilder,
   type ScopeBuilder,
   type TranslateContext,
 } from './filter/translate-filter';
 export {
   ORDER_DIRECTIONS,
+  applyOrderBy,
   defaultNulls,
-  orderBySql,
   orderByTerms,
   parseOrderBy,
   parseOrderByJson,
@@ -73,7 +80,7 @@ export {
   type ParseOrderByOptions,
   type SortDirection,
 } from './order-by/order-by';
-export { keysetAfter, keysetBefore, type CursorValue } from './pagination/keyset';
+export { bindCursor, keysetAfter, keysetBefore, type BoundCursor, type CursorValue } from './pagination/keyset';
 export {
   CURSOR_MESSAGES,
   CursorCodec,
@@ -83,5 +90,5 @@ export {
   type DecodeCursorOptions,
 } from './pagination/cursor-codec';
 export { filterOpenApiSchemas, type FilterSchemaNames, type JsonSchema } from './openapi/filter-schemas';
-export { planListQuery, type ListQueryInput, type ListQueryPlan, type ResolvedPage } from './pagination/list-query';
+export { planListQuery, type ListQueryInput, type ListQueryPlan, type ProbeName, type ResolvedPage } from './pagination/list-query';
 // Test support (not exported here, import by path): `@app/query-dsl/testing/reference-evaluator`.

@@ -1,17 +1,40 @@
 import { describe, expect, it } from '@jest/globals';
-import { AliasGenerator, SqlParams, joinAnd, joinOr, quoteIdent, toPositional } from './sql';
+import { AliasGenerator, QueryParameters, columnRef, quoteIdent } from './sql';
+import { OFFLINE_DATA_SOURCE } from './testing/offline-builders';
 
-describe('SqlParams', () => {
-  it('names parameters from a counter in the order they are added', () => {
-    const sut = new SqlParams();
-    expect([sut.add('a'), sut.add(2), sut.add(['x'])]).toEqual([':p1', ':p2', ':p3']);
-    expect(sut.values).toEqual({ p1: 'a', p2: 2, p3: ['x'] });
+const statement = () => OFFLINE_DATA_SOURCE.createQueryBuilder().select('1').from('items', 't0');
+
+describe('QueryParameters', () => {
+  it('names parameters from a counter in the order they are bound, and sets them on the statement', () => {
+    const qb = statement();
+    const sut = new QueryParameters(qb);
+    expect([sut.bind('a'), sut.bind(2), sut.bind(['x'])]).toEqual([':p1', ':p2', ':p3']);
+    expect(qb.getParameters()).toEqual({ p1: 'a', p2: 2, p3: ['x'] });
   });
 
-  it('uses a custom prefix and rejects one TypeORM would not accept', () => {
-    const sut = new SqlParams('q_');
-    expect(sut.add(1)).toBe(':q_1');
-    expect(() => new SqlParams('p-')).toThrow('invalid parameter prefix');
+  it('hands every placeholder to TypeORM\'s driver as one $n per name, arrays as one value', () => {
+    const qb = statement();
+    const sut = new QueryParameters(qb);
+    const [a, b] = [sut.bind('x'), sut.bind([1, 2])];
+    qb.where(`"t0"."a" = ${a} AND "t0"."b" = ANY(CAST(${b} AS bigint[])) AND "t0"."c" = ${a}`);
+    expect(qb.getQueryAndParameters()).toEqual(['SELECT 1 FROM "items" "t0" WHERE "t0"."a" = $1 AND "t0"."b" = ANY(CAST($2 AS bigint[])) AND "t0"."c" = $1', ['x', [1, 2]]]);
+  });
+
+  it('binds a keyed value once and returns the same placeholder for the key', () => {
+    const qb = statement();
+    const sut = new QueryParameters(qb);
+    const key = {};
+    let computed = 0;
+    const value = () => ++computed;
+    expect([sut.bindOnce(key, value), sut.bind('other'), sut.bindOnce(key, value)]).toEqual([':p1', ':p2', ':p1']);
+    expect(qb.getParameters()).toEqual({ p1: 1, p2: 'other' });
+  });
+
+  it('uses a custom prefix, rejects one TypeORM would not accept, and never overwrites a parameter', () => {
+    const qb = statement().setParameter('q_1', 'mine');
+    expect(() => new QueryParameters(qb, 'p-')).toThrow('invalid parameter prefix');
+    expect(() => new QueryParameters(qb, 'q_').bind(1)).toThrow('parameter q_1 is already bound');
+    expect(new QueryParameters(qb, 'w').bind(1)).toBe(':w1');
   });
 });
 
@@ -22,35 +45,9 @@ describe('AliasGenerator', () => {
   });
 });
 
-describe('joinAnd / joinOr', () => {
-  it('give the identities for no items, the item for one, a group for more', () => {
-    expect(joinAnd([])).toBe('TRUE');
-    expect(joinOr([])).toBe('FALSE');
-    expect(joinAnd(['a'])).toBe('a');
-    expect(joinAnd(['a', 'b'])).toBe('(a AND b)');
-    expect(joinOr(['a', 'b'])).toBe('(a OR b)');
-  });
-});
-
-describe('quoteIdent', () => {
-  it('doubles embedded quotes', () => {
+describe('quoteIdent / columnRef', () => {
+  it('double-quote identifiers, doubling embedded quotes', () => {
     expect(quoteIdent('we"ird')).toBe('"we""ird"');
-  });
-});
-
-describe('toPositional', () => {
-  it('turns named parameters into $n, reusing a position for a repeated name', () => {
-    const sut = toPositional({ sql: 'a = :p1 AND b = :p2 AND c = :p1', params: { p1: 'x', p2: 5 } });
-    expect(sut).toEqual({ text: 'a = $1 AND b = $2 AND c = $1', values: ['x', 5] });
-  });
-
-  it('keeps ::casts, unknown names and distinguishes p1 from p10', () => {
-    const sut = toPositional({ sql: "x::jsonb = :p10 AND y = :p1 AND z = ':other'", params: { p1: 1, p10: 10 } });
-    expect(sut).toEqual({ text: "x::jsonb = $1 AND y = $2 AND z = ':other'", values: [10, 1] });
-  });
-
-  it('expands :...name into a list and drops parameters the text does not use', () => {
-    const sut = toPositional({ sql: 'id IN (:...p1)', params: { p1: ['a', 'b'], p2: 'unused' } });
-    expect(sut).toEqual({ text: 'id IN ($1, $2)', values: ['a', 'b'] });
+    expect(columnRef('t0', 'created_at')).toBe('"t0"."created_at"');
   });
 });

@@ -1,41 +1,50 @@
-/**
- * A piece of SQL with TypeORM-style named parameters (`:p1`). Works as is in
- * `qb.where(sql, params)`; `toPositional` turns it into `$1…` for
- * `dataSource.query(text, values)`.
- */
-export interface SqlFragment {
-  sql: string;
-  params: Record<string, unknown>;
-}
+import type { ObjectLiteral, QueryBuilder } from 'typeorm';
 
 /**
- * Named parameters from a counter: `p1`, `p2`, … in the order they are added,
- * so the same input always gives the same SQL (snapshot-testable). One
- * instance per SQL statement; fragments of one statement must share it.
+ * The named parameters of one statement, from a counter: `p1`, `p2`, … in the
+ * order they are bound, so the same input always gives the same SQL and
+ * parameters (snapshot-testable). They are set on the statement's outermost
+ * builder, whose `getQueryAndParameters()` turns them into `$n` (TypeORM's
+ * own parameter handling); one instance per statement, shared by every
+ * builder composed into it.
  *
- * Placeholders are always followed by a space, `)` or `,` and never by `::`
- * (TypeORM's parameter regex would misread `:p1::jsonb`); casts are written
- * `CAST(:p1 AS jsonb)`.
+ * Placeholders are always followed by a space, `)` or `,`, never by `.` or
+ * `::` (TypeORM reads `:p1.x` as the parameter `p1.x`); casts are written
+ * `CAST(:p1 AS jsonb)`. No name is bound twice: a clash with a parameter the
+ * builder already has is an error, not a silent overwrite.
  */
-export class SqlParams {
+export class QueryParameters {
   private counter = 0;
-  private readonly store: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  private readonly memo = new WeakMap<object, string>();
 
-  constructor(private readonly prefix = 'p') {
+  constructor(
+    private readonly statement: QueryBuilder<ObjectLiteral>,
+    private readonly prefix = 'p',
+  ) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix)) throw new Error(`invalid parameter prefix ${prefix}`);
   }
 
   /** Binds `value` and returns its placeholder, e.g. `:p3`. */
-  add(value: unknown): string {
+  bind(value: unknown): string {
     this.counter += 1;
     const name = `${this.prefix}${this.counter}`;
-    this.store[name] = value;
+    if (this.statement.hasParameter(name)) throw new Error(`parameter ${name} is already bound in this statement`);
+    this.statement.setParameter(name, value);
     return `:${name}`;
   }
 
-  /** A plain-object copy of every parameter bound so far. */
-  get values(): Record<string, unknown> {
-    return { ...this.store };
+  /**
+   * Binds `value()` the first time `key` is seen and returns the same
+   * placeholder ever after: a condition applied to several parts of one
+   * statement (page, count, probes) binds its value once.
+   */
+  bindOnce(key: object, value: () => unknown): string {
+    let placeholder = this.memo.get(key);
+    if (placeholder === undefined) {
+      placeholder = this.bind(value());
+      this.memo.set(key, placeholder);
+    }
+    return placeholder;
   }
 }
 
@@ -56,48 +65,7 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** `"alias"."column"` */
+/** `"alias"."column"` (quoted, so TypeORM's property-path replacement never touches it). */
 export function columnRef(alias: string, column: string): string {
   return `${quoteIdent(alias)}.${quoteIdent(column)}`;
-}
-
-/** ANDs conditions once: none → `TRUE`, one → itself, more → `(a AND b …)`. */
-export function joinAnd(conditions: readonly string[]): string {
-  if (conditions.length === 0) return 'TRUE';
-  if (conditions.length === 1) return conditions[0];
-  return `(${conditions.join(' AND ')})`;
-}
-
-/** ORs conditions once: none → `FALSE`, one → itself, more → `(a OR b …)`. */
-export function joinOr(conditions: readonly string[]): string {
-  if (conditions.length === 0) return 'FALSE';
-  if (conditions.length === 1) return conditions[0];
-  return `(${conditions.join(' OR ')})`;
-}
-
-/**
- * Converts named placeholders (`:p1`, `:...p2`) to PostgreSQL positional ones
- * (`$1`) for a hand-written statement. Only names present in `params` are
- * replaced (so `::casts` and other colons survive); a name used twice gets one
- * position; `:...name` expands an array into a list `$1, $2` like TypeORM.
- * Only the parameters the text uses are returned (pg rejects extra values).
- */
-export function toPositional(fragment: SqlFragment): { text: string; values: unknown[] } {
-  const values: unknown[] = [];
-  const positions = new Map<string, number>();
-  const text = fragment.sql.replace(/(?<!:):(\.\.\.)?([A-Za-z_][A-Za-z0-9_]*)/g, (full, spread: string | undefined, name: string) => {
-    if (!Object.prototype.hasOwnProperty.call(fragment.params, name)) return full;
-    const value = fragment.params[name];
-    if (spread) {
-      if (!Array.isArray(value)) throw new Error(`parameter ${name} is not an array`);
-      return value.map((v) => `$${values.push(v)}`).join(', ');
-    }
-    let position = positions.get(name);
-    if (position === undefined) {
-      position = values.push(value);
-      positions.set(name, position);
-    }
-    return `$${position}`;
-  });
-  return { text, values };
 }

@@ -15,12 +15,19 @@ export interface ClaimedTask {
   attempts: number;
   /** `attempts` when the current budget of automatic attempts began. */
   attemptsBase: number;
+  /** When the task became due (it waited from then until this claim). */
+  runAt: Date;
+  /** W3C traceparent of the request that enqueued it (tracing on): this attempt's trace parent. */
+  traceParent: string | null;
 }
 
 export interface TaskContext {
   /**
    * Aborted when this worker lost the lease (another worker may run the task
-   * now) or shuts down past its timeout. Long handlers should pass it on.
+   * now), could not renew it for half a lease (the database is unreachable;
+   * the task runs again once it is back), or shuts down past its timeout.
+   * Long handlers should pass it on and stop promptly: a handler that
+   * outlives its lease may run beside the next holder.
    */
   signal: AbortSignal;
   workerId: string;

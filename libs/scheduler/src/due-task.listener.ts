@@ -6,7 +6,8 @@ import { SqlExecutor } from '@app/database/sql-executor';
 export const DUE_TASKS_CHANNEL = 'cleanup_tasks_due';
 
 const RECONNECT_MIN_MS = 250;
-const RECONNECT_MAX_MS = 10_000;
+/** Kept short so that LISTEN is back within a couple of seconds of the server (the contract: the scheduler resumes within 5 s). */
+const RECONNECT_MAX_MS = 2000;
 
 /**
  * LISTEN cleanup_tasks_due on a connection of its own (a pooled one could be
@@ -22,6 +23,8 @@ export class DueTaskListener {
   private running = false;
   private reconnectTimer?: NodeJS.Timeout;
   private reconnectDelay = RECONNECT_MIN_MS;
+  /** Lost and not yet back: reconnect failures are not logged again. */
+  private disconnected = false;
 
   constructor(private readonly db: SqlExecutor) {}
 
@@ -58,6 +61,10 @@ export class DueTaskListener {
     }
     this.client = client;
     this.reconnectDelay = RECONNECT_MIN_MS;
+    if (this.disconnected) {
+      this.disconnected = false;
+      this.logger.log('LISTEN connection restored');
+    }
     this.onDue();
   }
 
@@ -65,7 +72,10 @@ export class DueTaskListener {
     // One reconnect at a time; 'error' and 'end' of one client both land here.
     if (!this.running || this.reconnectTimer !== undefined || (this.client !== undefined && this.client !== client)) return;
     this.client = undefined;
-    this.logger.warn({ msg: 'LISTEN connection lost; polling until it is back', err: error instanceof Error ? error.message : error, retryInMs: this.reconnectDelay });
+    if (!this.disconnected) {
+      this.disconnected = true;
+      this.logger.warn({ msg: 'LISTEN connection lost; polling until it is back', err: error instanceof Error ? error.message : error, retryInMs: this.reconnectDelay });
+    }
     const delay = this.reconnectDelay;
     this.reconnectDelay = Math.min(RECONNECT_MAX_MS, this.reconnectDelay * 2);
     this.reconnectTimer = setTimeout(() => {

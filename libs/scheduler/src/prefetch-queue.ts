@@ -18,8 +18,14 @@ const RUN_TIME_WEIGHT = 0.1;
  * never waits behind a long one here while another process has a free slot.
  * Before the first run is timed, nothing is claimed ahead.
  */
+/** A task claimed ahead, with the local time (ms) its lease was last confirmed by PostgreSQL (first: the claim). */
+export interface WaitingTask {
+  task: ClaimedTask;
+  leaseConfirmedAt: number;
+}
+
 export class PrefetchQueue {
-  private readonly waiting: ClaimedTask[] = [];
+  private readonly waiting: WaitingTask[] = [];
   private meanRunMs: number | undefined;
 
   constructor(
@@ -42,27 +48,42 @@ export class PrefetchQueue {
     this.meanRunMs = this.meanRunMs === undefined ? ms : this.meanRunMs + RUN_TIME_WEIGHT * (ms - this.meanRunMs);
   }
 
-  push(tasks: readonly ClaimedTask[]): void {
-    this.waiting.push(...tasks);
+  /** Tasks a claim sent at `claimedAt` leased. */
+  push(tasks: readonly ClaimedTask[], claimedAt: number): void {
+    for (const task of tasks) this.waiting.push({ task, leaseConfirmedAt: claimedAt });
   }
 
-  shift(): ClaimedTask | undefined {
+  shift(): WaitingTask | undefined {
     return this.waiting.shift();
   }
 
   ids(): string[] {
-    return this.waiting.map((task) => task.id);
+    return this.waiting.map(({ task }) => task.id);
+  }
+
+  /** A lease renewal sent at `sentAt` confirmed these leases. */
+  confirm(ids: ReadonlySet<string>, sentAt: number): void {
+    for (const entry of this.waiting) if (ids.has(entry.task.id)) entry.leaseConfirmedAt = sentAt;
   }
 
   /** Drops the tasks with these ids (their leases were lost); returns those it held. */
   remove(ids: ReadonlySet<string>): ClaimedTask[] {
-    const removed = this.waiting.filter((task) => ids.has(task.id));
-    if (removed.length > 0) this.waiting.splice(0, this.waiting.length, ...this.waiting.filter((task) => !ids.has(task.id)));
-    return removed;
+    return this.removeWhere((entry) => ids.has(entry.task.id));
+  }
+
+  /** Drops the tasks whose leases were last confirmed before `before` (the database is unreachable): too old to start safely. */
+  removeUnconfirmedSince(before: number): ClaimedTask[] {
+    return this.removeWhere((entry) => entry.leaseConfirmedAt < before);
   }
 
   /** Empties the queue (shutdown: their leases are handed back). */
   drain(): ClaimedTask[] {
-    return this.waiting.splice(0);
+    return this.waiting.splice(0).map(({ task }) => task);
+  }
+
+  private removeWhere(predicate: (entry: WaitingTask) => boolean): ClaimedTask[] {
+    const removed = this.waiting.filter(predicate);
+    if (removed.length > 0) this.waiting.splice(0, this.waiting.length, ...this.waiting.filter((entry) => !predicate(entry)));
+    return removed.map(({ task }) => task);
   }
 }

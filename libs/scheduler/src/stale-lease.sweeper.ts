@@ -2,7 +2,9 @@ import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/comm
 import { Interval } from '@nestjs/schedule';
 import { JobRunner } from '@app/common';
 import { ADVISORY_LOCKS } from '@app/database/advisory-locks';
+import { SqlExecutor } from '@app/database/sql-executor';
 import { SchedulerSettings } from './scheduler-settings';
+import { SchedulerTelemetry } from './scheduler.telemetry';
 import { TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
 
@@ -18,7 +20,7 @@ const BATCH = 500;
 const MAX_BATCHES = 10;
 
 export interface StaleLeaseSweepResult {
-  /** Another process held the sweep lock: this one did nothing. */
+  /** Another process held the sweep lock, or the database came back within a lease: this one did nothing. */
   skipped: boolean;
   requeued: number;
   failed: number;
@@ -30,6 +32,12 @@ export interface StaleLeaseSweepResult {
  * are spent. Each in its own transaction, with ancestor resolution when it
  * fails, like a failure recorded by a worker. One process sweeps at a time
  * (advisory lock).
+ *
+ * Not within a lease of this process finding the database reachable again
+ * after an outage: then every lease looks expired, the living workers' too,
+ * which renew or release their own within a third of a lease (releasing
+ * spends no attempt; expiring here would). A dead worker's tasks come back
+ * that much later after an outage.
  */
 @Injectable()
 export class StaleLeaseSweeper implements BeforeApplicationShutdown {
@@ -40,6 +48,8 @@ export class StaleLeaseSweeper implements BeforeApplicationShutdown {
     private readonly settings: SchedulerSettings,
     private readonly queue: TaskQueueRepository,
     private readonly settlement: TaskSettlement,
+    private readonly telemetry: SchedulerTelemetry,
+    private readonly db: SqlExecutor,
   ) {
     this.runner = new JobRunner(
       async () => {
@@ -65,6 +75,10 @@ export class StaleLeaseSweeper implements BeforeApplicationShutdown {
   }
 
   async sweep(): Promise<StaleLeaseSweepResult> {
+    const recoveredAt = this.db.availability.recoveredAt;
+    if (!this.db.availability.isUp || (recoveredAt !== undefined && Date.now() - recoveredAt < this.settings.leaseMs)) {
+      return { skipped: true, requeued: 0, failed: 0 };
+    }
     const { acquired, result } = await this.queue.withTryAdvisoryLock(ADVISORY_LOCKS.staleLeaseSweep, async (client) => {
       const counts = { requeued: 0, failed: 0 };
       for (let batch = 0; batch < MAX_BATCHES; batch++) {
@@ -75,11 +89,16 @@ export class StaleLeaseSweeper implements BeforeApplicationShutdown {
             if (task?.status === 'failed') await this.settlement.resolveAncestors(tx, task.parentId);
             return task;
           }, client);
-          if (expired?.status === 'failed') counts.failed++;
-          else if (expired) counts.requeued++;
+          if (expired?.status === 'failed') {
+            counts.failed++;
+            this.telemetry.taskFailed(expired.resourceType);
+          } else if (expired) {
+            counts.requeued++;
+          }
         }
         if (ids.length < BATCH) break;
       }
+      this.telemetry.leasesReclaimed(counts.requeued + counts.failed);
       return counts;
     });
     return { skipped: !acquired, requeued: result?.requeued ?? 0, failed: result?.failed ?? 0 };

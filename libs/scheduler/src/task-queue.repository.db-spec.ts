@@ -8,7 +8,9 @@ import { createTestDatabase, insertTasks } from '../../../test/support/test-app'
 import { DUE_TASKS_CHANNEL } from './due-task.listener';
 import { StaleLeaseSweeper } from './stale-lease.sweeper';
 import { RETENTION_FIRST_SWEEP_JOB, RETENTION_SWEEP_JOB, RetentionSweeper } from './retention.sweeper';
+import { MetricsRegistry } from '@app/observability/metrics/metrics-registry';
 import { SchedulerSettings } from './scheduler-settings';
+import { SchedulerTelemetry } from './scheduler.telemetry';
 import { PENDING_BY_RUN_AT, PENDING_BY_WORKSPACE, RUNNING, TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
 
@@ -191,6 +193,24 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       expect(await sut.claimableDueInMs(CAP, 1000)).toBeLessThan(-1900);
     });
 
+    it('reads the metrics’ backlog: every due task counted (up to the cap), the lag only of tasks a claim could take now', async () => {
+      expect(await sut.readyQueueStats(1000, CAP)).toEqual({ ready: 0, oldestAgeSeconds: 0 });
+      await enqueueIn('ws_full', 10);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '1 hour' WHERE workspace_id = 'ws_full'`);
+      await fair(WORKER, 10);
+      // ws_full runs 5 and holds 5 due tasks back: they count as due, but nobody is behind on them.
+      expect(await sut.readyQueueStats(1000, CAP)).toEqual({ ready: 5, oldestAgeSeconds: 0 });
+      expect(await sut.readyQueueStats(3, CAP)).toEqual({ ready: 3, oldestAgeSeconds: 0 });
+      // Without fair claims (no cap) they are the lag.
+      expect((await sut.readyQueueStats(1000, null)).oldestAgeSeconds).toBeGreaterThan(3500);
+      const [waiting] = await enqueueIn('ws_other', 1);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '30 seconds' WHERE id = $1`, [waiting]);
+      const stats = await sut.readyQueueStats(1000, CAP);
+      expect(stats.ready).toBe(6);
+      expect(stats.oldestAgeSeconds).toBeGreaterThanOrEqual(30);
+      expect(stats.oldestAgeSeconds).toBeLessThan(60);
+    });
+
     it('hands back tasks claimed ahead exactly as they were before the claim', async () => {
       const [id] = await enqueueIn('ws_a', 1);
       const before = await task(id);
@@ -280,6 +300,18 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       expect(await sut.releaseLeases(WORKER, [id])).toEqual([id]);
       expect(await task(id)).toMatchObject({ status: 'pending', locked_by: null, attempts: 1, attempts_base: 1 });
       expect((await claimAll()).map((t) => t.id)).toEqual([id]);
+    });
+
+    it('after an outage, releases the leases a worker holds but is not running (a claim whose answer was lost), and only those', async () => {
+      await insertTasks(dataSource, [{}, {}]);
+      const [running, lostAnswer] = (await claimAll()).map((claimed) => claimed.id);
+      await insertTasks(dataSource, [{}]);
+      const [others] = (await sut.claimDueTasks(OTHER, 10, LEASE_MS)).map((claimed) => claimed.id);
+
+      expect(await sut.releaseStrayLeases(WORKER, [running])).toEqual([lostAnswer]);
+      expect(await task(lostAnswer)).toMatchObject({ status: 'pending', locked_by: null, attempts: 1, attempts_base: 1 });
+      expect(await task(running)).toMatchObject({ status: 'in_progress', locked_by: WORKER });
+      expect(await task(others)).toMatchObject({ status: 'in_progress', locked_by: OTHER });
     });
   });
 
@@ -431,8 +463,12 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       await dataSource.query(`UPDATE cleanup_tasks SET locked_until = now() - interval '1 second' WHERE id = ANY($1)`, [[expiredA, expiredB]]);
       await dataSource.query(`UPDATE cleanup_tasks SET attempts = 2 WHERE id = $1`, [expiredB]);
 
-      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement);
+      const metrics = new MetricsRegistry();
+      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, new SchedulerTelemetry(metrics), db);
       expect(await sweeper.sweep()).toEqual({ skipped: false, requeued: 1, failed: 1 });
+      const counted = async (name: string) => (await metrics.values()).find((metric) => metric.name === name)!.values.filter((value) => value.value > 0);
+      expect(await counted('cleanup_lease_reclaims_total')).toEqual([expect.objectContaining({ value: 2 })]);
+      expect(await counted('cleanup_tasks_failed_total')).toEqual([expect.objectContaining({ labels: { resource_type: 'delete_app' }, value: 1 })]);
       expect(await task(expiredA)).toMatchObject({ status: 'pending', locked_by: null, last_error: 'lease expired: worker dead-worker stopped renewing it (crashed or stalled)' });
       expect(await task(expiredB)).toMatchObject({ status: 'failed', locked_by: null });
       expect(await task(fresh)).toMatchObject({ status: 'in_progress', locked_by: 'dead-worker' });
@@ -444,8 +480,28 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       expect(await task(parent)).toMatchObject({ status: 'failed', last_error: expect.stringContaining(`child task ${expiredB} (delete_app c) failed: lease expired`) });
     });
 
+    it('takes no lease away within a lease of the database coming back after an outage (living workers renew or release their own)', async () => {
+      await insertTasks(dataSource, [{}]);
+      await sut.claimDueTasks('worker-through-outage', 10, LEASE_MS);
+      await dataSource.query(`UPDATE cleanup_tasks SET locked_until = now() - interval '1 second'`);
+      const executor = new SqlExecutor(databaseSettingsFor(database.url, { poolSize: 2 }));
+      try {
+        const sweeper = new StaleLeaseSweeper(settings({ leaseMs: 60_000 }), new TaskQueueRepository(executor), settlement, new SchedulerTelemetry(new MetricsRegistry()), executor);
+        executor.availability.failed(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+        expect(await sweeper.sweep()).toEqual({ skipped: true, requeued: 0, failed: 0 });
+        executor.availability.succeeded();
+        expect(await sweeper.sweep()).toEqual({ skipped: true, requeued: 0, failed: 0 });
+        expect((await task((await dataSource.query('SELECT id FROM cleanup_tasks'))[0].id)).locked_by).toBe('worker-through-outage');
+
+        const later = new StaleLeaseSweeper(settings({ leaseMs: 0 }), new TaskQueueRepository(executor), settlement, new SchedulerTelemetry(new MetricsRegistry()), executor);
+        expect(await later.sweep()).toEqual({ skipped: false, requeued: 1, failed: 0 });
+      } finally {
+        await executor.onApplicationShutdown();
+      }
+    });
+
     it('runs a sweep in one process at a time (advisory lock)', async () => {
-      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement);
+      const sweeper = new StaleLeaseSweeper(settings(), sut, settlement, new SchedulerTelemetry(new MetricsRegistry()), db);
       const holder = await sut.withTryAdvisoryLock(ADVISORY_LOCKS.staleLeaseSweep, async () => sweeper.sweep());
       expect(holder).toEqual({ acquired: true, result: { skipped: true, requeued: 0, failed: 0 } });
       expect((await sweeper.sweep()).skipped).toBe(false);

@@ -36,6 +36,16 @@ interface ClaimRow {
   metadata: Record<string, unknown>;
   attempts: number;
   attempts_base: number;
+  run_at: Date;
+  trace_parent: string | null;
+}
+
+/** The due queue's backlog, for the metrics: see readyQueueStats. */
+export interface ReadyQueueStats {
+  /** Pending tasks due now, counted up to the cap. */
+  ready: number;
+  /** How long the earliest-due of them has been due (0 when none): the queue's lag. */
+  oldestAgeSeconds: number;
 }
 
 /** What a fair claim takes and where it starts (TaskQueueRepository.claimDueTasksFairly). */
@@ -70,7 +80,7 @@ interface FairClaimSummaryRow {
 
 /**
  * The queue's conditions, each the predicate of one partial index
- * (migration FairClaims1764930000000), so that its statements can use that
+ * (migration FairClaims1764970000000), so that its statements can use that
  * index and no other: PostgreSQL costs indexes by its statistics, and a
  * queue with a long history is usually analyzed while almost nothing is
  * pending or running. Then a scan of every pending task looked as cheap as
@@ -90,7 +100,7 @@ export const PENDING_BY_WORKSPACE = `status NOT IN ('in_progress', 'completed', 
 /** cleanup_tasks_running_idx (workspace_id, locked_until): leased tasks (in progress, not waiting for children). */
 export const RUNNING = `status NOT IN ('pending', 'completed', 'failed') AND NOT awaiting_children`;
 
-const RETURNING_CLAIMED = `t.id, t.parent_id, t.workspace_id, t.source_event_id, t.resource_type, t.resource_id, t.metadata, t.attempts, t.attempts_base`;
+const RETURNING_CLAIMED = `t.id, t.parent_id, t.workspace_id, t.source_event_id, t.resource_type, t.resource_id, t.metadata, t.attempts, t.attempts_base, t.run_at, t.trace_parent`;
 
 /**
  * The queue's SQL, by hand, one method per statement. The worker, the
@@ -162,7 +172,7 @@ export class TaskQueueRepository {
    *    workspace with 100,000 queued tasks costs what one with 1 costs. For a
    *    workspace whose oldest task is due, cleanup_tasks_free_slots takes the
    *    workspace's claim lock and counts its running tasks (migration
-   *    FairClaims1764930000000 explains why that is safe across processes);
+   *    FairClaims1764970000000 explains why that is safe across processes);
    *    then up to that many of its due tasks are locked, oldest first, FOR
    *    UPDATE SKIP LOCKED (one that another process claimed since this
    *    statement's snapshot fails the re-check on its newest version and the
@@ -270,10 +280,11 @@ export class TaskQueueRepository {
    * tasks, docs/benchmarks.md).
    *
    * The metrics' lag gauge is `max(0, -result) / 1000` seconds (0 when null),
-   * with `cap` = SCHEDULER_WORKSPACE_CONCURRENCY, or null with fair claims off.
+   * with `cap` = SCHEDULER_WORKSPACE_CONCURRENCY, or null with fair claims
+   * off (readyQueueStats).
    */
-  async claimableDueInMs(cap: number | null, maxWorkspaces = 10_000): Promise<number | null> {
-    const { rows } = await this.db.query<{ ms: number | null }>({
+  async claimableDueInMs(cap: number | null, maxWorkspaces = 10_000, db: Queryable = this.db): Promise<number | null> {
+    const { rows } = await db.query<{ ms: number | null }>({
       name: 'cleanup_tasks_claimable_due',
       text: `
         WITH capped AS MATERIALIZED (
@@ -308,6 +319,24 @@ export class TaskQueueRepository {
     });
     const ms = rows[0]?.ms;
     return ms === null || ms === undefined ? null : ms;
+  }
+
+  /**
+   * The backlog of due tasks (metrics, at most every few seconds). The count
+   * walks cleanup_tasks_due_idx (run_at WHERE pending) from its start over
+   * due entries only and stops at `readyCap` (LIMIT inside the count),
+   * however large the backlog. The lag is that of the earliest-due task a
+   * claim could take now (claimableDueInMs with `workspaceCap`; null: fair
+   * claims off, no cap), so that a workspace waiting on its own cap does not
+   * read as a queue falling behind. Neither grows with the table.
+   */
+  async readyQueueStats(readyCap: number, workspaceCap: number | null, db: Queryable = this.db): Promise<ReadyQueueStats> {
+    const { rows } = await db.query<{ ready: number }>(
+      `SELECT count(*)::int AS ready FROM (SELECT 1 FROM cleanup_tasks WHERE ${PENDING_BY_RUN_AT} AND run_at <= now() LIMIT $1) AS due`,
+      [readyCap],
+    );
+    const dueInMs = await this.claimableDueInMs(workspaceCap, undefined, db);
+    return { ready: rows[0].ready, oldestAgeSeconds: dueInMs === null ? 0 : Math.max(0, -dueInMs) / 1000 };
   }
 
   /**
@@ -537,9 +566,10 @@ export class TaskQueueRepository {
   }
 
   /**
-   * Graceful shutdown: hands leased tasks back, due at once. The interrupted
-   * attempt still counts in `attempts` (it started) but not against the
-   * budget (`attempts_base` moves with it): a deploy is not the task's fault.
+   * Hands leased tasks back, due at once: on graceful shutdown, and for
+   * attempts a database outage cut off. The interrupted attempt still counts
+   * in `attempts` (it started) but not against the budget (`attempts_base`
+   * moves with it): a deploy or an outage is not the task's fault.
    */
   async releaseLeases(workerId: string, ids: readonly string[]): Promise<string[]> {
     const { rows } = await this.db.query<{ id: string }>(
@@ -570,6 +600,26 @@ export class TaskQueueRepository {
   }
 
   /**
+   * After a database outage: hands back, as releaseLeases does, the tasks
+   * this worker leases but is not running (`running`). A claim whose answer
+   * was lost with the connection leased tasks this worker never heard of;
+   * without this they would wait for their lease to expire. Reads
+   * cleanup_tasks_running_idx (the running tasks of all workers: few).
+   */
+  async releaseStrayLeases(workerId: string, running: readonly string[]): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `UPDATE cleanup_tasks
+          SET status = 'pending', run_at = now(), locked_by = NULL, locked_until = NULL,
+              attempts_base = LEAST(attempts_base + 1, attempts), updated_at = now()
+        WHERE locked_by = $1 AND ${RUNNING} AND locked_until IS NOT NULL
+          AND NOT (id = ANY($2))
+       RETURNING id`,
+      [workerId, running],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
    * Running tasks whose lease expired (the worker died or stalled), oldest
    * first: cleanup_tasks_running_idx holds only running tasks (as many as
    * the processes' slots), read whole and sorted.
@@ -591,17 +641,17 @@ export class TaskQueueRepository {
    * must not loop forever). The WHERE repeats the expiry test, so a worker
    * whose heartbeat came in since findExpiredLeases keeps its task.
    */
-  async expireLease(id: string, maxAttempts: number, db: Queryable = this.db): Promise<(TaskRef & { status: TaskStatus }) | null> {
-    const { rows } = await db.query<{ id: string; parent_id: string | null; status: TaskStatus }>(
+  async expireLease(id: string, maxAttempts: number, db: Queryable = this.db): Promise<(TaskRef & { status: TaskStatus; resourceType: ResourceType }) | null> {
+    const { rows } = await db.query<{ id: string; parent_id: string | null; status: TaskStatus; resource_type: ResourceType }>(
       `UPDATE cleanup_tasks
           SET status = CASE WHEN attempts - attempts_base >= $2 THEN 'failed' ELSE 'pending' END,
               last_error = 'lease expired: worker ' || coalesce(locked_by, '?') || ' stopped renewing it (crashed or stalled)',
               run_at = now(), locked_by = NULL, locked_until = NULL, updated_at = now()
         WHERE id = $1 AND status = 'in_progress' AND NOT awaiting_children AND locked_until < now()
-       RETURNING id, parent_id, status`,
+       RETURNING id, parent_id, status, resource_type`,
       [id, maxAttempts],
     );
-    return rows[0] ? { id: rows[0].id, parentId: rows[0].parent_id, status: rows[0].status } : null;
+    return rows[0] ? { id: rows[0].id, parentId: rows[0].parent_id, status: rows[0].status, resourceType: rows[0].resource_type } : null;
   }
 
   /**
@@ -667,6 +717,8 @@ function toClaimedTask(row: ClaimRow): ClaimedTask {
     metadata: row.metadata,
     attempts: row.attempts,
     attemptsBase: row.attempts_base,
+    runAt: row.run_at,
+    traceParent: row.trace_parent,
   };
 }
 

@@ -1,3 +1,5 @@
+// First: tracing must patch http and pg before anything loads them.
+import { tracing } from '../../../apps/worker/src/tracing';
 import 'reflect-metadata';
 import { runWorker } from '../../../apps/worker/src/run-worker';
 import { ProbeHandlersModule } from './probe-handlers.module';
@@ -8,4 +10,4 @@ import { ProbeHandlersModule } from './probe-handlers.module';
  * place of the reference ones. Built by `npm run build:test`, never part of
  * the production build.
  */
-void runWorker(ProbeHandlersModule, 'probe');
+void runWorker({ handlers: ProbeHandlersModule, description: 'probe', tracing });

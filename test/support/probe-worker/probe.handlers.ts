@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SqlExecutor } from '@app/database/sql-executor';
 import { type ClaimedTask, CleanupHandler, type CleanupTaskHandler, type TaskContext } from '@app/scheduler/cleanup-handler';
@@ -15,6 +16,24 @@ export interface ProbeBehaviour {
   failTimes?: number;
   /** Insert a row per run into scheduler_probe_runs (the table must exist: PROBE_RUNS_DDL). */
   record?: boolean;
+  /**
+   * Append a JSON line (ProbeJournalEntry) to this file when a run starts and
+   * when it ends: a journal that a database outage cannot interrupt (the
+   * fault tests read it).
+   */
+  journal?: string;
+}
+
+/** A line of a probe journal file. `at`: epoch ms with sub-millisecond precision. */
+export interface ProbeJournalEntry {
+  event: 'start' | 'end';
+  taskId: string;
+  attempt: number;
+  pid: number;
+  workerId: string;
+  at: number;
+  /** `ok`, or the error that ended the run (end only). */
+  outcome?: string;
 }
 
 /** The run journal of probe handlers; created by the tests that read it, not by a migration. */
@@ -46,16 +65,24 @@ abstract class ProbeHandler implements CleanupTaskHandler {
   async handle(task: ClaimedTask, context: TaskContext): Promise<void> {
     probeEvents.emit('start', task.id);
     const probe = (task.metadata.probe ?? {}) as ProbeBehaviour;
-    if (!probe.record && !probe.sleepMs && !probe.failTimes) return;
-    const runId = probe.record ? await this.recordStart(task, context) : undefined;
+    if (!probe.record && !probe.sleepMs && !probe.failTimes && !probe.journal) return;
+    const journal = (event: ProbeJournalEntry['event'], outcome?: string) => {
+      if (!probe.journal) return;
+      const entry: ProbeJournalEntry = { event, taskId: task.id, attempt: task.attempts, pid: process.pid, workerId: context.workerId, at: performance.timeOrigin + performance.now(), outcome };
+      appendFileSync(probe.journal, `${JSON.stringify(entry)}\n`);
+    };
+    journal('start');
     let outcome = 'ok';
+    let runId: string | undefined;
     try {
+      runId = probe.record ? await this.recordStart(task, context) : undefined;
       if (probe.sleepMs) await sleep(probe.sleepMs, undefined, { signal: context.signal });
       if (probe.failTimes && task.attempts <= probe.failTimes) throw new Error(`probe failure on attempt ${task.attempts} of ${probe.failTimes}`);
     } catch (error) {
       outcome = error instanceof Error ? error.message : String(error);
       throw error;
     } finally {
+      journal('end', outcome);
       if (runId !== undefined) await this.db.query(`UPDATE scheduler_probe_runs SET finished_at = clock_timestamp(), outcome = $2 WHERE id = $1`, [runId, outcome]);
     }
   }

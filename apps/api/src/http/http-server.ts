@@ -13,12 +13,24 @@ function problemBody(status: number, code: string, title: string, detail: string
   return JSON.stringify({ type: problemType(code), title, status, detail, code });
 }
 
+/** A request the HTTP parser refused (it never reached Express): for the request metrics. */
+export interface ParserRefusal {
+  /** The request's method when the refused bytes begin with a known one, else `UNKNOWN`. */
+  method: string;
+  status: number;
+  /** Since the connection opened: the request's whole time on a connection's first request. */
+  seconds: number;
+}
+
 /**
  * Express adapter whose HTTP server accepts request lines past Node's 16 KiB
- * default, answers parser-level rejections as problem+json too, and creates
- * requests and responses that are born with Express's prototypes.
+ * default, answers parser-level rejections as problem+json too (and reports
+ * them to `onParserRefusal`), and creates requests and responses that are
+ * born with Express's prototypes.
  */
 export class CleanupTasksExpressAdapter extends ExpressAdapter {
+  onParserRefusal?: (refusal: ParserRefusal) => void;
+
   override initHttpServer(options: { forceCloseConnections?: boolean } = {}): void {
     const app = this.getInstance<{ request: http.IncomingMessage; response: http.ServerResponse }>();
     const server = http.createServer(
@@ -35,7 +47,14 @@ export class CleanupTasksExpressAdapter extends ExpressAdapter {
       },
       this.getInstance(),
     );
-    server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => onClientError(error, socket));
+    const connectedAt = new WeakMap<Socket, bigint>();
+    server.on('connection', (socket: Socket) => connectedAt.set(socket, process.hrtime.bigint()));
+    server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
+      const status = onClientError(error, socket);
+      if (status === undefined) return;
+      const since = connectedAt.get(socket);
+      this.onParserRefusal?.({ method: methodOf(error.rawPacket), status, seconds: since === undefined ? 0 : Number(process.hrtime.bigint() - since) / 1e9 });
+    });
     this.httpServer = server;
     if (options.forceCloseConnections) {
       (this as unknown as { trackOpenConnections(): void }).trackOpenConnections();
@@ -83,10 +102,11 @@ function overflowInRequestLine(packet: Buffer | undefined, bytesRead: number): b
   return bytesRead - packet.length + lineEnd > MAX_REQUEST_LINE_BYTES;
 }
 
-function onClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+/** Answers a request the parser refused; returns the status sent, or undefined when the connection was only closed. */
+function onClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): number | undefined {
   if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy();
-    return;
+    return undefined;
   }
   let status = 400;
   let body = problemBody(400, 'bad-request', 'Bad Request', 'The HTTP request could not be parsed.');
@@ -100,6 +120,12 @@ function onClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, so
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+  return status;
+}
+
+function methodOf(packet: Buffer | undefined): string {
+  const token = packet?.toString('latin1', 0, 20).split(' ')[0] ?? '';
+  return http.METHODS.includes(token) ? token : 'UNKNOWN';
 }
 
 /** Express middleware: 414 for a request line (method, URL, version) over the limit. */

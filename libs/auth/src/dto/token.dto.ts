@@ -11,13 +11,13 @@ export class CreateTokenDto {
   @IsStorableText()
   name: string;
 
-  @ApiProperty({ enum: ROLES, enumName: 'Role', description: '`admin` sees and steers everything; `service` enqueues work and reads all tasks; `member` reads the tasks of its workspaces.', example: 'member' })
+  @ApiProperty({ enum: ROLES, enumName: 'Role', description: '`admin` sees and steers everything; `service` enqueues work and reads all tasks; `member` reads the tasks of its workspaces; `metrics` reads `GET /metrics` and nothing else (for a monitoring system).', example: 'member' })
   @IsIn(ROLES)
   role: Role;
 
   @ApiPropertyOptional({
     type: [String],
-    description: 'Workspaces a `member` token may see (required for members, 1–100; not allowed for admin and service tokens).',
+    description: 'Workspaces a `member` token may see (required for members, 1–100; not allowed for the other roles).',
     example: ['ws_acme'],
   })
   @IsOptional()
@@ -41,7 +41,7 @@ export class TokenDto {
   @ApiProperty({ enum: ROLES, enumName: 'Role' })
   role: Role;
 
-  @ApiProperty({ type: [String], description: 'Workspaces a member sees; empty for admin and service tokens.', example: ['ws_acme'] })
+  @ApiProperty({ type: [String], description: 'Workspaces a member sees; empty for the other roles.', example: ['ws_acme'] })
   workspaceIds: string[];
 
   @ApiProperty({ description: 'The first characters of the secret, to recognise it.', example: 'ctk_q8Zx…' })

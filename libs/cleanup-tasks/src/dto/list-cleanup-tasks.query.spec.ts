@@ -67,9 +67,9 @@ describe('parseListQuery', () => {
       { path: 'parent_id', message: expect.stringContaining('ct_') },
       { path: 'workspace_id', message: 'must not be empty' },
       { path: 'source_event_id', message: 'must not be empty' },
+      { path: 'filter', message: 'must not be empty' },
       { path: 'after', message: 'must not be empty' },
       { path: 'before', message: 'must not be empty' },
-      { path: 'filter', message: 'must not be empty' },
       { path: 'orderBy', message: 'must not be empty' },
     ]);
   });

@@ -72,3 +72,22 @@ export class ServiceBusyError extends DomainError {
     this.headers['Retry-After'] = String(retryAfterSeconds);
   }
 }
+
+/** Seconds a client is asked to wait after a 503 database-unavailable: about what a PostgreSQL restart or failover takes. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * PostgreSQL could not be reached or the connection was lost (down,
+ * restarting, in recovery). 503 with `Retry-After`: nothing is wrong with the
+ * request or its token, and the same request is worth sending again (an
+ * enqueue repeated with its sourceEventId is not duplicated).
+ */
+export class DatabaseUnavailableError extends DomainError {
+  readonly status = 503;
+  readonly code = 'database-unavailable';
+  readonly title = 'Database unavailable';
+  constructor() {
+    super(`The database is unreachable, restarting or in recovery; retry after ${DATABASE_RETRY_AFTER_SECONDS} s. Nothing is wrong with the request or its token.`);
+    this.headers['Retry-After'] = String(DATABASE_RETRY_AFTER_SECONDS);
+  }
+}

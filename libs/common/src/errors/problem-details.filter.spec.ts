@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ArgumentsHost, BadRequestException, Logger } from '@nestjs/common';
-import { ConflictError, QueryTimeoutError, ServiceBusyError, ValidationFailedError } from './domain-errors';
+import { ArgumentsHost, BadRequestException, HttpException, Logger, UnauthorizedException } from '@nestjs/common';
+import { ConflictError, DatabaseUnavailableError, QueryTimeoutError, ServiceBusyError, ValidationFailedError } from './domain-errors';
 import { ProblemDetailsFilter } from './problem-details.filter';
 
 function hostFor() {
@@ -142,5 +142,66 @@ describe('ProblemDetailsFilter', () => {
     sut.catch(new BadRequestException('nope'), host);
     expect(sent.status).toBe(400);
     expect(JSON.parse(sent.body!)).toMatchObject({ code: 'bad-request', detail: 'nope' });
+  });
+
+  describe('a database that cannot be reached', () => {
+    const quietly = <T>(run: () => T): T => {
+      const [warn, error] = [Logger.prototype.warn, Logger.prototype.error];
+      Logger.prototype.warn = () => undefined;
+      Logger.prototype.error = () => undefined;
+      try {
+        return run();
+      } finally {
+        [Logger.prototype.warn, Logger.prototype.error] = [warn, error];
+      }
+    };
+    const answer = (sut: ProblemDetailsFilter, exception: unknown) => {
+      const { host, sent } = hostFor();
+      quietly(() => sut.catch(exception, host));
+      return { status: sent.status, retryAfter: sent.headers['Retry-After'], ...JSON.parse(sent.body!) };
+    };
+
+    it.each([
+      ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' })],
+      ['a connection the server ended (immediate stop)', Object.assign(new Error('terminating connection due to immediate shutdown command'), { code: '57P01' })],
+      ['a server in recovery', Object.assign(new Error('the database system is in recovery mode'), { code: '57P03' })],
+      ['a connection lost mid-query', new Error('Connection terminated unexpectedly')],
+      ["TypeORM's QueryFailedError around a lost connection", Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('x'), { code: '08006' }) })],
+    ])('answers %s with 503 database-unavailable and Retry-After, naming neither host nor SQL', (_name, exception) => {
+      const sut = new ProblemDetailsFilter({ isUp: false });
+      const body = answer(sut, exception);
+      expect(body).toMatchObject({ status: 503, retryAfter: '5', code: 'database-unavailable', title: 'Database unavailable', type: 'urn:problem-type:cleanup-tasks:database-unavailable' });
+      expect(JSON.stringify(body)).not.toMatch(/10\.0\.0\.5|shutdown command|recovery mode|terminated/);
+    });
+
+    it('answers a wait for a pooled connection that ran out with database-unavailable while the database is down, and 503 busy while it is up (never 500)', () => {
+      const timeout = new Error('timeout exceeded when trying to connect');
+      expect(answer(new ProblemDetailsFilter({ isUp: false }), timeout)).toMatchObject({ status: 503, code: 'database-unavailable', retryAfter: '5' });
+      expect(answer(new ProblemDetailsFilter({ isUp: true }), timeout)).toMatchObject({ status: 503, code: 'busy', retryAfter: '1' });
+      expect(answer(new ProblemDetailsFilter(), timeout)).toMatchObject({ status: 503, code: 'busy' });
+    });
+
+    it('keeps a DatabaseUnavailableError and a 401 as they are', () => {
+      const sut = new ProblemDetailsFilter({ isUp: false });
+      expect(answer(sut, new DatabaseUnavailableError())).toMatchObject({ status: 503, code: 'database-unavailable' });
+      expect(answer(sut, new UnauthorizedException('A valid bearer token is required'))).toMatchObject({ status: 401, code: 'unauthenticated' });
+    });
+
+    it("says why readiness fails: each check's state, and the reason the check worded", () => {
+      const sut = new ProblemDetailsFilter();
+      const failing = new HttpException(
+        { status: 'error', details: { database: { status: 'down', message: 'unreachable: ECONNREFUSED' }, migrations: { status: 'down', message: 'not checked: the database is unreachable' } } },
+        503,
+      );
+      expect(answer(sut, failing)).toMatchObject({
+        status: 503,
+        code: 'unavailable',
+        detail: 'Not ready: database down (unreachable: ECONNREFUSED), migrations down (not checked: the database is unreachable).',
+        checks: { database: 'down', migrations: 'down' },
+        reasons: { database: 'unreachable: ECONNREFUSED', migrations: 'not checked: the database is unreachable' },
+      });
+      const pending = new HttpException({ status: 'error', details: { database: { status: 'up' }, migrations: { status: 'down', message: 'migrations pending' } } }, 503);
+      expect(answer(sut, pending)).toMatchObject({ detail: 'Not ready: migrations down (migrations pending).', checks: { database: 'up', migrations: 'down' }, reasons: { migrations: 'migrations pending' } });
+    });
   });
 });

@@ -1,9 +1,13 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger, Optional } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
-import { DomainError, ValidationFailedError } from './domain-errors';
+import { asDatabaseUnavailable, DATABASE_REACHABILITY, type DatabaseReachability } from './database-reachability';
+import { DomainError, ServiceBusyError, ValidationFailedError } from './domain-errors';
 import { PROBLEM_CONTENT_TYPE, ProblemDetails, problemType } from './problem';
-import { SQL_STATE, sqlStateOf } from './sql-state';
+import { isPoolCheckoutTimeout, SQL_STATE, sqlStateOf } from './sql-state';
+
+/** The 503 of a wait for a pooled connection that ran out while the database is up: busy, not broken. */
+const POOL_BUSY = 'No database connection became free in time; retry shortly.';
 
 const CODES_BY_STATUS: Record<number, string> = {
   400: 'bad-request',
@@ -23,14 +27,20 @@ const CODES_BY_STATUS: Record<number, string> = {
 /**
  * The one place errors become responses: RFC 9457 problem+json for every
  * status. Domain errors carry their own code and detail; framework errors keep
- * their status; anything unexpected is a bare 500 whose details go only to the
- * log, under the request id that the response names.
+ * their status; a database that cannot be reached is 503
+ * `database-unavailable` with Retry-After wherever the error surfaced (a
+ * wait for a pooled connection that ran out is that too while the database
+ * is down, else 503 `busy`); anything unexpected is a bare 500 whose details
+ * go only to the log, under the request id that the response names.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemDetails');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  constructor(@Optional() @Inject(DATABASE_REACHABILITY) private readonly database?: DatabaseReachability) {}
+
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    const exception = this.fromDatabase(thrown);
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
@@ -44,7 +54,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.logger.warn({ requestId, path: problem.instance, sqlState: sqlStateOf(exception) }, 'PostgreSQL rejected text from the request that validation let through');
     } else if (exception instanceof DomainError && problem.status >= 500) {
       // Answered on purpose (e.g. a query timeout): worth a warning, not a stack trace.
-      this.logger.warn({ requestId, code: exception.code, path: problem.instance }, exception.message);
+      const cause = thrown === exception ? undefined : String((thrown as { message?: unknown })?.message ?? thrown);
+      this.logger.warn({ requestId, code: exception.code, path: problem.instance, ...(cause === undefined ? {} : { cause }) }, exception.message);
     } else if (problem.status >= 500) {
       this.logger.error({ err: exception, requestId }, 'request failed unexpectedly');
     }
@@ -60,6 +71,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       response.setHeader('WWW-Authenticate', 'Bearer realm="cleanup-tasks"');
     }
     response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  }
+
+  /** A failure to reach the database, however it surfaced, as the domain error it amounts to. */
+  private fromDatabase(exception: unknown): unknown {
+    if (exception instanceof DomainError || exception instanceof HttpException) return exception;
+    const unavailable = asDatabaseUnavailable(exception, this.database);
+    if (unavailable) return unavailable;
+    return isPoolCheckoutTimeout(exception) ? new ServiceBusyError(POOL_BUSY, 1) : exception;
   }
 
   private toProblem(exception: unknown): ProblemDetails {
@@ -95,13 +114,23 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     return this.fromStatus(HttpStatus.INTERNAL_SERVER_ERROR, 'An unexpected error occurred. Quote the requestId when reporting it.');
   }
 
-  /** A failing health check: name each check and its state, never the underlying error text. */
+  /**
+   * A failing health check: each check's state and, for those down, the
+   * reason the check itself worded for anyone to read (the health
+   * controller's; never an error's own text).
+   */
   private unavailable(exception: HttpException): ProblemDetails {
-    const body = exception.getResponse() as { details?: Record<string, { status?: string }> };
-    const checks = Object.fromEntries(Object.entries(body?.details ?? {}).map(([name, result]) => [name, result?.status ?? 'unknown']));
-    const failing = Object.entries(checks).filter(([, state]) => state !== 'up').map(([name]) => name);
-    const problem = this.fromStatus(HttpStatus.SERVICE_UNAVAILABLE, failing.length ? `Not ready: ${failing.join(', ')} down.` : 'Not ready.');
-    return { ...problem, checks };
+    const body = exception.getResponse() as { details?: Record<string, { status?: string; message?: unknown }> };
+    const results = Object.entries(body?.details ?? {});
+    const checks = Object.fromEntries(results.map(([name, result]) => [name, result?.status ?? 'unknown']));
+    const reasons = Object.fromEntries(
+      results.filter(([, result]) => result?.status !== 'up' && typeof result?.message === 'string').map(([name, result]) => [name, result.message as string]),
+    );
+    const failing = Object.entries(checks)
+      .filter(([, state]) => state !== 'up')
+      .map(([name]) => (reasons[name] ? `${name} down (${reasons[name]})` : `${name} down`));
+    const problem = this.fromStatus(HttpStatus.SERVICE_UNAVAILABLE, failing.length ? `Not ready: ${failing.join(', ')}.` : 'Not ready.');
+    return { ...problem, checks, ...(Object.keys(reasons).length > 0 ? { reasons } : {}) };
   }
 
   private fromStatus(status: number, detail: string): ProblemDetails {

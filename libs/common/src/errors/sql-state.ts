@@ -40,21 +40,36 @@ const LOST_CONNECTION_MESSAGES = [
   'Client was closed and is not queryable',
 ];
 
+/** Deepest chain of wrapped errors (`driverError`, `cause`, AggregateError's `errors`) looked through. */
+const MAX_WRAPPING_DEPTH = 8;
+
 /**
  * Whether `error` says the database could not be reached or the connection
  * was lost — the server is down, restarting or in recovery — as opposed to a
  * statement that failed on a working connection. Looks through TypeORM's
- * QueryFailedError (`driverError`) and Node's AggregateError (a host with
- * several addresses). A pool that found no free connection in time is not
- * covered: on its own that means busy, not down.
+ * QueryFailedError (`driverError`), Node's AggregateError (a host with
+ * several addresses) and an error's `cause` (a handler that wraps what it
+ * caught). A pool that found no free connection in time is not covered: on
+ * its own that means busy, not down (isPoolCheckoutTimeout).
  */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const { driverError, errors } = error as { driverError?: unknown; errors?: unknown };
-  if (driverError !== undefined && driverError !== error && isDatabaseUnavailable(driverError)) return true;
-  if (Array.isArray(errors) && errors.some((inner) => inner !== error && isDatabaseUnavailable(inner))) return true;
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > MAX_WRAPPING_DEPTH) return false;
+  const { driverError, errors, cause } = error as { driverError?: unknown; errors?: unknown; cause?: unknown };
+  const inner = (candidate: unknown) => candidate !== undefined && candidate !== error && isDatabaseUnavailable(candidate, depth + 1);
+  if (inner(driverError) || inner(cause)) return true;
+  if (Array.isArray(errors) && errors.some(inner)) return true;
   const state = sqlStateOf(error);
   if (state !== undefined && (CONNECTION_ERROR_CODES.has(state) || UNAVAILABLE_SQL_STATES.has(state) || /^08[0-9A-Z]{3}$/.test(state))) return true;
   const message = (error as { message?: unknown }).message;
   return typeof message === 'string' && LOST_CONNECTION_MESSAGES.some((text) => message.startsWith(text));
+}
+
+/**
+ * Whether a pool gave up waiting for a free connection (pg-pool's
+ * `connectionTimeoutMillis` while every connection was checked out). Busy
+ * on its own; while the database is down, the connections it waited for are
+ * the ones failing, so the caller should say unavailable instead.
+ */
+export function isPoolCheckoutTimeout(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { message?: unknown }).message === 'timeout exceeded when trying to connect';
 }

@@ -37,8 +37,14 @@ export class ProblemDetailsDto {
   @ApiPropertyOptional({ description: 'The task\'s status when it cannot take the operation (409 only).', example: 'pending' })
   currentStatus?: string;
 
+  @ApiPropertyOptional({ description: 'The task created first for this event key (409 `idempotency-conflict` only).', example: 'ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TV' })
+  existingTaskId?: string;
+
   @ApiPropertyOptional({ type: 'integer', description: 'The time limit the query ran into, in milliseconds (504 `query-timeout` only).', example: 15000 })
   limitMs?: number;
+
+  @ApiPropertyOptional({ type: 'integer', description: 'The most groups a counts request answers (400 `too-many-groups` only).', example: 1000 })
+  maxGroups?: number;
 
   @ApiPropertyOptional({
     type: 'object',
@@ -47,4 +53,12 @@ export class ProblemDetailsDto {
     example: { database: 'up', migrations: 'down' },
   })
   checks?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: 'Why each readiness check that is down is (503 from `/health/ready` only), e.g. `unreachable: ECONNREFUSED` or `migrations pending`.',
+    example: { database: 'unreachable: ECONNREFUSED' },
+  })
+  reasons?: Record<string, string>;
 }

@@ -3,10 +3,10 @@ import { DataSource } from 'typeorm';
 import { createTestDatabase } from '../../../../test/support/test-app';
 import { buildDataSourceOptions } from '../data-source-options';
 import { databaseSettingsFor } from '../database-settings';
-import { FairClaims1764930000000 } from './1764930000000-fair-claims';
-import { CheaperStatusChanges1764930100000 } from './1764930100000-cheaper-status-changes';
+import { FairClaims1764970000000 } from './1764970000000-fair-claims';
+import { CheaperStatusChanges1764970100000 } from './1764970100000-cheaper-status-changes';
 
-describe('migrations FairClaims1764930000000 and CheaperStatusChanges1764930100000', () => {
+describe('migrations FairClaims1764970000000 and CheaperStatusChanges1764970100000', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let dataSource: DataSource;
 
@@ -50,8 +50,8 @@ describe('migrations FairClaims1764930000000 and CheaperStatusChanges17649301000
 
   it('are applied with the others, outside a transaction (CONCURRENTLY), and can be undone and redone', async () => {
     expect(await indexes(NAMES)).toEqual(AFTER);
-    const fair = new FairClaims1764930000000();
-    const cheaper = new CheaperStatusChanges1764930100000();
+    const fair = new FairClaims1764970000000();
+    const cheaper = new CheaperStatusChanges1764970100000();
     expect([fair.transaction, cheaper.transaction]).toEqual([false, false]);
     const runner = dataSource.createQueryRunner();
     try {

@@ -1,15 +1,23 @@
 import { describe, expect, it } from '@jest/globals';
-import { SqlParams } from '../sql';
+import { AliasGenerator } from '../sql';
+import { itemsQuery, whereOf } from '../testing/offline-builders';
 import { SAMPLE_SPEC } from '../testing/sample-entity';
 import type { FilterNode } from './filter-ast';
 import { parseFilter } from './parse-filter';
-import { escapeLike, filterToSql, negate, scopeFieldIn } from './translate-filter';
+import { applyFilter, escapeLike, foldConstants, scopeFieldIn, type ScopeBuilder } from './translate-filter';
 
 const spec = SAMPLE_SPEC;
-const sut = (json: unknown, options: Partial<Parameters<typeof filterToSql>[1]> = {}) =>
-  filterToSql(parseFilter(json, spec), { spec, ...options });
 
-describe('filterToSql: operators on non-nullable fields', () => {
+/** The WHERE (and parameters) that applying the filter to `SELECT 1 FROM items AS t0` gives. */
+function translate(node: FilterNode, options: { scope?: ScopeBuilder; alias?: string; before?: unknown[] } = {}) {
+  const { qb, params } = itemsQuery(options.alias);
+  for (const value of options.before ?? []) qb.andWhere(`"earlier" = ${params.bind(value)}`);
+  applyFilter(qb, node, options.alias ?? 't0', { spec, params, aliases: new AliasGenerator(), scope: options.scope });
+  return whereOf(qb);
+}
+const sut = (json: unknown, options: Parameters<typeof translate>[1] = {}) => translate(parseFilter(json, spec), options);
+
+describe('applyFilter: operators on non-nullable fields', () => {
   it.each<[string, unknown, string, Record<string, unknown>]>([
     // free string
     ['string eq', { name: { eq: 'a' } }, '"t0"."name" = :p1', { p1: 'a' }],
@@ -67,7 +75,7 @@ describe('filterToSql: operators on non-nullable fields', () => {
   });
 });
 
-describe('filterToSql: operators on nullable fields never yield NULL', () => {
+describe('applyFilter: operators on nullable fields never yield NULL', () => {
   it.each<[string, unknown, string, Record<string, unknown>]>([
     ['string eq is guarded', { note: { eq: 'a' } }, '("t0"."note" IS NOT NULL AND "t0"."note" = :p1)', { p1: 'a' }],
     ['string neq is IS DISTINCT FROM (true for NULL)', { note: { neq: 'a' } }, '"t0"."note" IS DISTINCT FROM :p1', { p1: 'a' }],
@@ -106,34 +114,39 @@ describe('filterToSql: operators on nullable fields never yield NULL', () => {
   });
 });
 
-describe('filterToSql: logic', () => {
-  it('gives TRUE for {} and drops TRUE from AND lists', () => {
-    expect(sut({})).toEqual({ sql: 'TRUE', params: {} });
+describe('applyFilter: logic', () => {
+  it('adds nothing for {} and drops TRUE from AND lists', () => {
+    expect(sut({})).toEqual({ sql: '', params: {} });
     expect(sut({ AND: [{}, { size: { eq: 1 } }] }).sql).toBe('"t0"."size" = CAST(:p1 AS bigint)');
   });
 
-  it('gives FALSE for OR [] and drops FALSE from OR lists', () => {
+  it('adds FALSE for OR [] and drops FALSE from OR lists', () => {
     expect(sut({ OR: [] }).sql).toBe('FALSE');
     expect(sut({ OR: [{ OR: [] }, { size: { eq: 1 } }] }).sql).toBe('"t0"."size" = CAST(:p1 AS bigint)');
   });
 
-  it('folds NOT of constants', () => {
+  it('folds constants: NOT of a constant, an absorbing item, a double NOT', () => {
     expect(sut({ NOT: {} }).sql).toBe('FALSE');
-    expect(sut({ NOT: { OR: [] } }).sql).toBe('TRUE');
+    expect(sut({ NOT: { OR: [] } }).sql).toBe('');
+    expect(sut({ AND: [{ size: { eq: 1 } }, { OR: [] }] }).sql).toBe('FALSE');
+    expect(sut({ OR: [{ size: { eq: 1 } }, {}] }).sql).toBe('');
+    expect(sut({ NOT: { NOT: { size: { eq: 1 } } } }).sql).toBe('"t0"."size" = CAST(:p1 AS bigint)');
   });
 
-  it('joins object keys with AND and OR items with OR, numbering parameters in AST order', () => {
+  it('ANDs object keys with andWhere and ORs items in Brackets, numbering parameters in AST order', () => {
     expect(sut({ size: { gt: 1, lt: 9 }, OR: [{ name: { eq: 'a' } }, { NOT: { note: { eq: 'b' } } }] })).toEqual({
       sql:
-        '(("t0"."name" = :p1 OR NOT ("t0"."note" IS NOT NULL AND "t0"."note" = :p2)) AND ("t0"."size" > CAST(:p3 AS bigint) AND "t0"."size" < CAST(:p4 AS bigint)))',
+        '("t0"."name" = :p1 OR NOT(("t0"."note" IS NOT NULL AND "t0"."note" = :p2))) AND "t0"."size" > CAST(:p3 AS bigint) AND "t0"."size" < CAST(:p4 AS bigint)',
       params: { p1: 'a', p2: 'b', p3: 1, p4: 9 },
     });
   });
 
-  it('wraps a non-grouped operand of NOT in parentheses', () => {
-    expect(sut({ NOT: { size: { eq: 1 } } }).sql).toBe('NOT ("t0"."size" = CAST(:p1 AS bigint))');
-    expect(negate('(a) OR (b)')).toBe('NOT ((a) OR (b))');
-    expect(negate('(a OR b)')).toBe('NOT (a OR b)');
+  it('groups an AND inside an OR, and negates a list with NotBrackets', () => {
+    expect(sut({ OR: [{ AND: [{ size: { eq: 1 } }, { kind: { eq: 'a' } }] }, { name: { eq: 'x' } }] }).sql).toBe(
+      '(("t0"."size" = CAST(:p1 AS bigint) AND "t0"."kind" = :p2) OR "t0"."name" = :p3)',
+    );
+    expect(sut({ NOT: { AND: [{ size: { eq: 1 } }, { kind: { eq: 'a' } }] } }).sql).toBe('NOT(("t0"."size" = CAST(:p1 AS bigint) AND "t0"."kind" = :p2))');
+    expect(sut({ NOT: { size: { eq: 1 } } }).sql).toBe('NOT("t0"."size" = CAST(:p1 AS bigint))');
   });
 
   it('gives the same SQL and parameters for the same input', () => {
@@ -141,51 +154,79 @@ describe('filterToSql: logic', () => {
     expect(sut(json)).toEqual(sut(JSON.parse(JSON.stringify(json))));
   });
 
-  it('uses the given alias and shared parameter set', () => {
-    const params = new SqlParams();
-    params.add('earlier');
-    expect(sut({ name: { eq: 'a' } }, { alias: 'task', params })).toEqual({ sql: '"task"."name" = :p2', params: { p1: 'earlier', p2: 'a' } });
+  it('uses the given alias and continues the statement\'s parameter sequence', () => {
+    expect(sut({ name: { eq: 'a' } }, { alias: 'task', before: ['earlier'] })).toEqual({
+      sql: '"earlier" = :p1 AND "task"."name" = :p2',
+      params: { p1: 'earlier', p2: 'a' },
+    });
+  });
+
+  it('binds a condition once per statement, however often it is applied', () => {
+    const node = parseFilter({ name: { eq: 'a' } }, spec);
+    const { qb, params } = itemsQuery();
+    const ctx = { spec, params, aliases: new AliasGenerator() };
+    applyFilter(qb, node, 't0', ctx);
+    applyFilter(qb, node, 't0', ctx);
+    expect(whereOf(qb)).toEqual({ sql: '"t0"."name" = :p1 AND "t0"."name" = :p1', params: { p1: 'a' } });
   });
 });
 
-describe('filterToSql: relations as EXISTS subqueries', () => {
+describe('applyFilter: relations as EXISTS subqueries', () => {
+  it('builds a relation subquery once per context and outer alias, however often the filter is applied', () => {
+    const node = parseFilter({ children: { some: { name: { eq: 'x' } } } }, spec);
+    const { qb, params } = itemsQuery();
+    const ctx = { spec, params, aliases: new AliasGenerator() };
+    applyFilter(qb, node, 't0', ctx);
+    applyFilter(qb, node, 't0', ctx);
+    applyFilter(qb, node, 'other', ctx);
+    const exists = (alias: string, related: string) => `EXISTS (SELECT 1 FROM "items" "${related}" WHERE "${related}"."parent_id" = "${alias}"."id" AND "${related}"."name" = :p1)`;
+    expect(whereOf(qb)).toEqual({ sql: `${exists('t0', 't1')} AND ${exists('t0', 't1')} AND ${exists('other', 't2')}`, params: { p1: 'x' } });
+  });
+
+
   it('parent: EXISTS on the row referenced by the FK', () => {
     expect(sut({ parent: { kind: { eq: 'a' } } })).toEqual({
-      sql: 'EXISTS (SELECT 1 FROM "items" AS "t1" WHERE "t1"."id" = "t0"."parent_id" AND "t1"."kind" = :p1)',
+      sql: 'EXISTS (SELECT 1 FROM "items" "t1" WHERE "t1"."id" = "t0"."parent_id" AND "t1"."kind" = :p1)',
       params: { p1: 'a' },
     });
   });
 
   it('parent: {} means "has a parent"', () => {
-    expect(sut({ parent: {} }).sql).toBe('EXISTS (SELECT 1 FROM "items" AS "t1" WHERE "t1"."id" = "t0"."parent_id")');
+    expect(sut({ parent: {} }).sql).toBe('EXISTS (SELECT 1 FROM "items" "t1" WHERE "t1"."id" = "t0"."parent_id")');
   });
 
   it('children.some: EXISTS child matching', () => {
     expect(sut({ children: { some: { size: { gt: 1 } } } }).sql).toBe(
-      'EXISTS (SELECT 1 FROM "items" AS "t1" WHERE "t1"."parent_id" = "t0"."id" AND "t1"."size" > CAST(:p1 AS bigint))',
+      'EXISTS (SELECT 1 FROM "items" "t1" WHERE "t1"."parent_id" = "t0"."id" AND "t1"."size" > CAST(:p1 AS bigint))',
     );
   });
 
   it('children.every: NOT EXISTS child failing (vacuously true without children)', () => {
     expect(sut({ children: { every: { size: { gt: 1 } } } }).sql).toBe(
-      'NOT EXISTS (SELECT 1 FROM "items" AS "t1" WHERE "t1"."parent_id" = "t0"."id" AND NOT ("t1"."size" > CAST(:p1 AS bigint)))',
+      'NOT EXISTS (SELECT 1 FROM "items" "t1" WHERE "t1"."parent_id" = "t0"."id" AND NOT("t1"."size" > CAST(:p1 AS bigint)))',
     );
-    expect(sut({ children: { every: {} } }).sql).toBe('TRUE');
-    expect(sut({ children: { every: { OR: [] } } }).sql).toBe('NOT EXISTS (SELECT 1 FROM "items" AS "t1" WHERE "t1"."parent_id" = "t0"."id")');
+    expect(sut({ children: { every: {} } }).sql).toBe('');
+    expect(sut({ children: { every: { OR: [] } } }).sql).toBe('NOT EXISTS (SELECT 1 FROM "items" "t1" WHERE "t1"."parent_id" = "t0"."id")');
   });
 
   it('children.none: NOT EXISTS child matching', () => {
     expect(sut({ children: { none: { note: { isNull: true } } } }).sql).toBe(
-      'NOT EXISTS (SELECT 1 FROM "items" AS "t1" WHERE "t1"."parent_id" = "t0"."id" AND "t1"."note" IS NULL)',
+      'NOT EXISTS (SELECT 1 FROM "items" "t1" WHERE "t1"."parent_id" = "t0"."id" AND "t1"."note" IS NULL)',
     );
+  });
+
+  it('folds relations over a FALSE filter: some/is fail, none holds', () => {
+    expect(sut({ children: { some: { OR: [] } } }).sql).toBe('FALSE');
+    expect(sut({ parent: { OR: [] } }).sql).toBe('FALSE');
+    expect(sut({ children: { none: { OR: [] } } }).sql).toBe('');
   });
 
   it('numbers nested subquery aliases from a counter, outer first', () => {
     expect(sut({ children: { some: { parent: { children: { none: {} } } } }, parent: {} }).sql).toBe(
-      '(EXISTS (SELECT 1 FROM "items" AS "t1" WHERE "t1"."parent_id" = "t0"."id" AND ' +
-        'EXISTS (SELECT 1 FROM "items" AS "t2" WHERE "t2"."id" = "t1"."parent_id" AND ' +
-        'NOT EXISTS (SELECT 1 FROM "items" AS "t3" WHERE "t3"."parent_id" = "t2"."id"))) AND ' +
-        'EXISTS (SELECT 1 FROM "items" AS "t4" WHERE "t4"."id" = "t0"."parent_id"))',
+      'EXISTS (SELECT 1 FROM "items" "t1" WHERE "t1"."parent_id" = "t0"."id" AND ' +
+        'EXISTS (SELECT 1 FROM "items" "t2" WHERE "t2"."id" = "t1"."parent_id" AND ' +
+        'NOT EXISTS (SELECT 1 FROM "items" "t3" WHERE "t3"."parent_id" = "t2"."id"))) AND ' +
+        'EXISTS (SELECT 1 FROM "items" "t4" WHERE "t4"."id" = "t0"."parent_id")',
     );
   });
 
@@ -193,29 +234,44 @@ describe('filterToSql: relations as EXISTS subqueries', () => {
     const scope = scopeFieldIn(spec, 'name', ['w1', 'w2']);
     expect(sut({ children: { every: { parent: { size: { eq: 1 } } } } }, { scope })).toEqual({
       sql:
-        'NOT EXISTS (SELECT 1 FROM "items" AS "t1" WHERE "t1"."parent_id" = "t0"."id" AND "t1"."name" = ANY(CAST(:p1 AS text[])) AND ' +
-        'NOT (EXISTS (SELECT 1 FROM "items" AS "t2" WHERE "t2"."id" = "t1"."parent_id" AND "t2"."name" = ANY(CAST(:p1 AS text[])) AND "t2"."size" = CAST(:p2 AS bigint))))',
+        'NOT EXISTS (SELECT 1 FROM "items" "t1" WHERE "t1"."parent_id" = "t0"."id" AND "t1"."name" = ANY(CAST(:p1 AS text[])) AND ' +
+        'NOT(EXISTS (SELECT 1 FROM "items" "t2" WHERE "t2"."id" = "t1"."parent_id" AND "t2"."name" = ANY(CAST(:p1 AS text[])) AND "t2"."size" = CAST(:p2 AS bigint))))',
       params: { p1: ['w1', 'w2'], p2: 1 },
     });
   });
 
   it('guards a scope on a nullable field', () => {
-    const scope = scopeFieldIn(spec, 'note', ['n', 'm']);
-    expect(scope('t5', new SqlParams())).toBe('("t5"."note" IS NOT NULL AND "t5"."note" = ANY(CAST(:p1 AS text[])))');
+    const { params } = itemsQuery();
+    expect(scopeFieldIn(spec, 'note', ['n', 'm'])('t5', params)).toBe('("t5"."note" IS NOT NULL AND "t5"."note" = ANY(CAST(:p1 AS text[])))');
   });
 
   it('binds a single scope value as a scalar (index-friendly), an empty scope as an empty list', () => {
-    const params = new SqlParams();
+    const { qb, params } = itemsQuery();
     expect(scopeFieldIn(spec, 'size', [7])('t0', params)).toBe('"t0"."size" = CAST(:p1 AS bigint)');
     expect(scopeFieldIn(spec, 'name', [])('t0', params)).toBe('"t0"."name" = ANY(CAST(:p2 AS text[]))');
-    expect(params.values).toEqual({ p1: 7, p2: [] });
+    expect(qb.getParameters()).toEqual({ p1: 7, p2: [] });
   });
 });
 
-describe('filterToSql: programmatic nodes', () => {
+describe('applyFilter: programmatic nodes', () => {
   it('translates an empty in list (no ids) to a predicate matching nothing', () => {
     const node: FilterNode = { kind: 'condition', field: 'id', operator: 'in', value: [] };
-    expect(filterToSql(node, { spec })).toEqual({ sql: '"t0"."id" = ANY(CAST(:p1 AS text[]))', params: { p1: [] } });
+    expect(translate(node)).toEqual({ sql: '"t0"."id" = ANY(CAST(:p1 AS text[]))', params: { p1: [] } });
+  });
+});
+
+describe('foldConstants', () => {
+  it('flattens nested lists of the same kind and keeps condition nodes as they are', () => {
+    const a = parseFilter({ size: { eq: 1 } }, spec);
+    const b = parseFilter({ kind: { eq: 'a' } }, spec);
+    const sut = foldConstants({ kind: 'and', items: [a, { kind: 'and', items: [b, { kind: 'and', items: [] }] }] });
+    expect(sut).toEqual({ kind: 'and', items: [a, b] });
+    expect((sut as { items: FilterNode[] }).items[0]).toBe(a);
+  });
+
+  it('returns a filter that needs no folding as it is', () => {
+    const node = parseFilter({ OR: [{ size: { eq: 1 } }, { NOT: { kind: { eq: 'a' } } }], children: { every: { name: { eq: 'x' }, note: { isNull: true } } } }, spec);
+    expect(foldConstants(node)).toBe(node);
   });
 });
 

@@ -1,30 +1,51 @@
+import { Brackets, NotBrackets, type ObjectLiteral, type SelectQueryBuilder, type WhereExpressionBuilder } from 'typeorm';
+import { composeSql } from '../compose-sql';
 import type { EntitySpec, FieldSpec, FieldType, ScalarValue } from '../field-map';
-import { AliasGenerator, SqlParams, columnRef, joinAnd, joinOr, quoteIdent, type SqlFragment } from '../sql';
+import { AliasGenerator, QueryParameters, columnRef } from '../sql';
 import type { ConditionNode, FilterNode, JsonObject, RelationNode } from './filter-ast';
 
 /**
- * The caller's row-level scope (e.g. a member's workspaces) as SQL on a
- * table alias. It is applied to the root alias by the list query and inside
+ * The caller's row-level scope (e.g. a member's workspaces) as a condition on
+ * a table alias. It is applied to the root alias by the list query and inside
  * every relation subquery, so relation traversal never sees rows outside the
  * scope. It MUST never evaluate to SQL NULL (NOT-complement depends on it).
  */
-export type ScopeBuilder = (alias: string, params: SqlParams) => string;
+export type ScopeBuilder = (alias: string, params: QueryParameters) => string;
 
+/**
+ * What a translation shares across one statement: the field map, its
+ * parameters, subquery aliases, the scope. Applying a filter again with the
+ * same context reuses its bound values and its relation subqueries.
+ */
 export interface TranslateContext {
   spec: EntitySpec;
-  params: SqlParams;
+  params: QueryParameters;
   aliases: AliasGenerator;
   scope?: ScopeBuilder;
 }
 
+/** A SelectQueryBuilder of any entity (or none): the translator reads only the field map. */
+export type AnySelectQueryBuilder = SelectQueryBuilder<ObjectLiteral>;
+
+/** Where a condition goes: the builder whose FROM holds `alias` (relation subqueries hang off it). */
+interface Site {
+  owner: AnySelectQueryBuilder;
+  alias: string;
+}
+
 /**
- * Filter AST → SQL boolean expression on `alias`.
+ * ANDs the filter into the WHERE of `qb`, on the rows of `alias`:
+ * AND lists become `andWhere` calls, OR lists `Brackets` of `orWhere`, NOT a
+ * `NotBrackets`, `parent`/`children` an `EXISTS` subquery built with
+ * `qb.subQuery()` (the scope applied inside), each value a named parameter
+ * from `ctx.params`. Constants fold first: `{}` adds nothing, `OR: []` adds
+ * `FALSE`, and TRUE/FALSE never appear inside a list.
  *
  * Every predicate produced is two-valued: it is TRUE or FALSE, never NULL, so
  * `NOT (x)` is the exact complement of `x`:
- * - comparisons on a nullable column are guarded: `(c IS NOT NULL AND c > :p)`
+ * - comparisons on a nullable column are guarded: `("c" IS NOT NULL AND "c" > :p)`
  *   (the guard keeps the comparison index-usable, unlike COALESCE);
- * - `neq` is `IS DISTINCT FROM` and `notIn` is `(c IS NULL OR c <> ALL(:p))`
+ * - `neq` is `IS DISTINCT FROM` and `notIn` is `("c" IS NULL OR "c" <> ALL(:p))`
  *   (true for NULL); lists never contain NULL (the parser rejects it);
  * - relations are `EXISTS` subqueries, which are never NULL;
  * - the scope builder must itself never be NULL.
@@ -33,65 +54,110 @@ export interface TranslateContext {
  * int4 column compared with a safe integer beyond int4 must not raise),
  * timestamps as `CAST(:p AS timestamptz)` of a UTC ISO string, lists as one
  * array parameter `= ANY(CAST(:p AS text[]))` (not TypeORM's `:...p`
- * expansion, so the SQL text does not depend on the list length).
+ * expansion, so the SQL text does not depend on the list length). A
+ * condition binds its value once per statement, however often it is applied.
+ * Strings compare under the columns' collation (`COLLATE "C"` in our schema:
+ * byte order), never a collation of the query's.
+ *
+ * The existing WHERE of `qb` must be a conjunction (`where`/`andWhere`):
+ * the filter's conditions are ANDed in at its level.
  */
-export function translateFilter(node: FilterNode, alias: string, ctx: TranslateContext): string {
+export function applyFilter(qb: AnySelectQueryBuilder, node: FilterNode, alias: string, ctx: TranslateContext): void {
+  andInto(qb, foldConstants(node), { owner: qb, alias }, ctx);
+}
+
+const TRUE: FilterNode = Object.freeze({ kind: 'and', items: [] }) as FilterNode;
+const FALSE: FilterNode = Object.freeze({ kind: 'or', items: [] }) as FilterNode;
+const isTrue = (node: FilterNode) => node.kind === 'and' && node.items.length === 0;
+const isFalse = (node: FilterNode) => node.kind === 'or' && node.items.length === 0;
+
+/**
+ * The same filter with constants folded away (exact, since every predicate is
+ * two-valued): `{ and: [] }` is TRUE and `{ or: [] }` FALSE; they remain only
+ * as the whole result or as a relation's filter. Nested AND in AND and OR in
+ * OR are flattened; NOT NOT x is x. A node that needs no folding is returned
+ * as it is (its conditions' parameters and its relations' subqueries are
+ * keyed by node identity).
+ */
+export function foldConstants(node: FilterNode): FilterNode {
   switch (node.kind) {
-    case 'and': {
-      const items = node.items.map((item) => translateFilter(item, alias, ctx)).filter((sql) => sql !== 'TRUE');
-      return joinAnd(items);
-    }
+    case 'and':
     case 'or': {
-      const items = node.items.map((item) => translateFilter(item, alias, ctx)).filter((sql) => sql !== 'FALSE');
-      return joinOr(items);
+      const absorbing = node.kind === 'and' ? isFalse : isTrue;
+      const identity = node.kind === 'and' ? isTrue : isFalse;
+      const items: FilterNode[] = [];
+      let changed = false;
+      for (const item of node.items) {
+        const folded = foldConstants(item);
+        if (absorbing(folded)) return folded;
+        changed ||= folded !== item || identity(folded) || folded.kind === node.kind;
+        if (identity(folded)) continue;
+        if (folded.kind === node.kind) items.push(...folded.items);
+        else items.push(folded);
+      }
+      if (items.length === 0) return node.kind === 'and' ? TRUE : FALSE;
+      if (items.length === 1) return items[0];
+      return changed ? { kind: node.kind, items } : node;
     }
     case 'not': {
-      const inner = translateFilter(node.item, alias, ctx);
-      if (inner === 'TRUE') return 'FALSE';
-      if (inner === 'FALSE') return 'TRUE';
-      return negate(inner);
+      const inner = foldConstants(node.item);
+      if (isTrue(inner)) return FALSE;
+      if (isFalse(inner)) return TRUE;
+      if (inner.kind === 'not') return inner.item;
+      return inner === node.item ? node : { kind: 'not', item: inner };
     }
     case 'condition':
-      return translateCondition(node, alias, ctx);
+      return node;
+    case 'relation': {
+      const filter = foldConstants(node.filter);
+      // No related row matches FALSE: `is`/`some` fail, `none` holds; every related row matches TRUE.
+      if (isFalse(filter) && node.quantifier !== 'every') return node.quantifier === 'none' ? TRUE : FALSE;
+      if (isTrue(filter) && node.quantifier === 'every') return TRUE;
+      return filter === node.filter ? node : { ...node, filter };
+    }
+  }
+}
+
+function andInto(where: WhereExpressionBuilder, node: FilterNode, site: Site, ctx: TranslateContext): void {
+  switch (node.kind) {
+    case 'and':
+      for (const item of node.items) andInto(where, item, site, ctx);
+      return;
+    case 'or':
+      // Only a whole filter can be FALSE after folding; an empty Brackets would read as TRUE (`1=1`).
+      if (node.items.length === 0) where.andWhere('FALSE');
+      else where.andWhere(new Brackets((or) => node.items.forEach((item) => orInto(or, item, site, ctx))));
+      return;
+    case 'not':
+      where.andWhere(new NotBrackets((not) => andInto(not, node.item, site, ctx)));
+      return;
+    case 'condition':
+      where.andWhere(conditionSql(node, site.alias, ctx));
+      return;
     case 'relation':
-      return translateRelation(node, alias, ctx);
+      where.andWhere(relationSql(node, site, ctx));
+      return;
   }
 }
 
-/** Translates a filter with fresh counters: the whole WHERE of one statement. */
-export function filterToSql(
-  node: FilterNode,
-  options: { spec: EntitySpec; alias?: string; scope?: ScopeBuilder; params?: SqlParams; aliases?: AliasGenerator },
-): SqlFragment {
-  const params = options.params ?? new SqlParams();
-  const ctx: TranslateContext = { spec: options.spec, params, aliases: options.aliases ?? new AliasGenerator(), scope: options.scope };
-  const sql = translateFilter(node, options.alias ?? 't0', ctx);
-  return { sql, params: params.values };
-}
-
-/** `NOT (x)`, without doubling the parentheses of an already grouped `x`. */
-export function negate(sql: string): string {
-  return `NOT ${sql.startsWith('(') && isBalancedGroup(sql) ? sql : `(${sql})`}`;
-}
-
-/** True when `sql` is one parenthesised group `( … )`, not `(a) AND (b)`. */
-function isBalancedGroup(sql: string): boolean {
-  let depth = 0;
-  let quote: string | null = null;
-  for (let i = 0; i < sql.length; i++) {
-    const ch = sql[i];
-    if (quote) {
-      if (ch === quote) quote = null;
-      continue;
-    }
-    if (ch === '"' || ch === "'") quote = ch;
-    else if (ch === '(') depth++;
-    else if (ch === ')') {
-      depth--;
-      if (depth === 0 && i < sql.length - 1) return false;
-    }
+function orInto(where: WhereExpressionBuilder, node: FilterNode, site: Site, ctx: TranslateContext): void {
+  switch (node.kind) {
+    case 'or':
+      for (const item of node.items) orInto(where, item, site, ctx);
+      return;
+    case 'and':
+      where.orWhere(new Brackets((and) => andInto(and, node, site, ctx)));
+      return;
+    case 'not':
+      where.orWhere(new NotBrackets((not) => andInto(not, node.item, site, ctx)));
+      return;
+    case 'condition':
+      where.orWhere(conditionSql(node, site.alias, ctx));
+      return;
+    case 'relation':
+      where.orWhere(relationSql(node, site, ctx));
+      return;
   }
-  return depth === 0;
 }
 
 const SQL_TYPE: Record<Exclude<FieldType, 'json'>, string> = {
@@ -101,16 +167,21 @@ const SQL_TYPE: Record<Exclude<FieldType, 'json'>, string> = {
   timestamp: 'timestamptz',
 };
 
-/** Placeholder for a scalar of the field's type. */
-export function bindScalar(field: FieldSpec, value: ScalarValue, params: SqlParams): string {
-  const placeholder = params.add(value);
+/** A scalar placeholder as the field's type. */
+function castScalar(field: FieldSpec, placeholder: string): string {
   if (field.type === 'integer' || field.type === 'timestamp') return `CAST(${placeholder} AS ${SQL_TYPE[field.type]})`;
   return placeholder;
 }
 
-function bindList(field: FieldSpec, values: ScalarValue[], params: SqlParams): string {
+/** A list placeholder as an array of the field's type. */
+function castList(field: FieldSpec, placeholder: string): string {
   if (field.type === 'json') throw new Error('json fields take no lists');
-  return `CAST(${params.add(values)} AS ${SQL_TYPE[field.type]}[])`;
+  return `CAST(${placeholder} AS ${SQL_TYPE[field.type]}[])`;
+}
+
+/** Binds a scalar of the field's type; returns its placeholder with the cast the type needs. */
+export function bindScalar(field: FieldSpec, value: ScalarValue, params: QueryParameters): string {
+  return castScalar(field, params.bind(value));
 }
 
 /** Escapes `\`, `%`, `_` so a LIKE pattern matches the text literally (`\` is LIKE's default escape). */
@@ -120,11 +191,25 @@ export function escapeLike(text: string): string {
 
 const COMPARISON: Record<'eq' | 'lt' | 'lte' | 'gt' | 'gte', string> = { eq: '=', lt: '<', lte: '<=', gt: '>', gte: '>=' };
 
-function translateCondition(node: ConditionNode, alias: string, ctx: TranslateContext): string {
+/** The value a condition binds (LIKE patterns escaped, JSON serialised). */
+function boundValue(node: ConditionNode): unknown {
+  switch (node.operator) {
+    case 'contains':
+      return typeof node.value === 'string' ? `%${escapeLike(node.value)}%` : JSON.stringify(node.value as JsonObject);
+    case 'startsWith':
+      return `${escapeLike(node.value as string)}%`;
+    case 'endsWith':
+      return `%${escapeLike(node.value as string)}`;
+    default:
+      return node.value;
+  }
+}
+
+function conditionSql(node: ConditionNode, alias: string, ctx: TranslateContext): string {
   const field = ctx.spec.fields[node.field];
   if (!field) throw new Error(`unknown field ${node.field}`);
   const col = columnRef(alias, field.column);
-  const params = ctx.params;
+  const value = () => ctx.params.bindOnce(node, () => boundValue(node));
   // Guarded form for predicates that would be NULL on a NULL column.
   const guarded = (predicate: string): string => (field.nullable ? `(${col} IS NOT NULL AND ${predicate})` : predicate);
 
@@ -134,65 +219,75 @@ function translateCondition(node: ConditionNode, alias: string, ctx: TranslateCo
     case 'lte':
     case 'gt':
     case 'gte':
-      return guarded(`${col} ${COMPARISON[node.operator]} ${bindScalar(field, node.value as ScalarValue, params)}`);
+      return guarded(`${col} ${COMPARISON[node.operator]} ${castScalar(field, value())}`);
     case 'neq':
-      return field.nullable
-        ? `${col} IS DISTINCT FROM ${bindScalar(field, node.value as ScalarValue, params)}`
-        : `${col} <> ${bindScalar(field, node.value as ScalarValue, params)}`;
+      return field.nullable ? `${col} IS DISTINCT FROM ${castScalar(field, value())}` : `${col} <> ${castScalar(field, value())}`;
     case 'in':
-      return guarded(`${col} = ANY(${bindList(field, node.value as ScalarValue[], params)})`);
+      return guarded(`${col} = ANY(${castList(field, value())})`);
     case 'notIn': {
-      const predicate = `${col} <> ALL(${bindList(field, node.value as ScalarValue[], params)})`;
+      const predicate = `${col} <> ALL(${castList(field, value())})`;
       return field.nullable ? `(${col} IS NULL OR ${predicate})` : predicate;
     }
     case 'isNull':
       return node.value === true ? `${col} IS NULL` : `${col} IS NOT NULL`;
     case 'contains':
-      if (field.type === 'json') {
-        // jsonb containment; GIN-indexable (jsonb_ops / jsonb_path_ops).
-        return guarded(`${col} @> CAST(${params.add(JSON.stringify(node.value as JsonObject))} AS jsonb)`);
-      }
-      return guarded(`${col} LIKE ${params.add(`%${escapeLike(node.value as string)}%`)}`);
+      // On json: jsonb containment, GIN-indexable (jsonb_ops / jsonb_path_ops).
+      return field.type === 'json' ? guarded(`${col} @> CAST(${value()} AS jsonb)`) : guarded(`${col} LIKE ${value()}`);
     case 'startsWith':
       // A fixed prefix: under COLLATE "C" a btree index on the column serves it.
-      return guarded(`${col} LIKE ${params.add(`${escapeLike(node.value as string)}%`)}`);
+      return guarded(`${col} LIKE ${value()}`);
     case 'endsWith':
-      return guarded(`${col} LIKE ${params.add(`%${escapeLike(node.value as string)}`)}`);
     case 'like':
-      return guarded(`${col} LIKE ${params.add(node.value)}`);
+      return guarded(`${col} LIKE ${value()}`);
     case 'ilike':
-      return guarded(`${col} ILIKE ${params.add(node.value)}`);
+      return guarded(`${col} ILIKE ${value()}`);
     case 'hasKey':
-      // The jsonb `?` operator (GIN-indexable). Neither TypeORM (which only
-      // rewrites `:name`) nor pg (server-side `$n` binding) touches `?`.
-      return guarded(`${col} ? ${params.add(node.value)}`);
+      // The jsonb `?` operator (GIN-indexable). TypeORM replaces only `:name`
+      // and pg binds `$n` server-side: neither touches `?`.
+      return guarded(`${col} ? ${value()}`);
   }
 }
 
-function translateRelation(node: RelationNode, alias: string, ctx: TranslateContext): string {
+/**
+ * Per translation context (one per statement), the EXISTS of each relation
+ * node per outer alias: the page, the count and the probes apply the same
+ * filter, and its subqueries (same aliases, same parameters) are built once.
+ */
+const relationsBuilt = new WeakMap<TranslateContext, WeakMap<RelationNode, Map<string, string>>>();
+
+function relationSql(node: RelationNode, site: Site, ctx: TranslateContext): string {
+  let built = relationsBuilt.get(ctx);
+  if (!built) relationsBuilt.set(ctx, (built = new WeakMap()));
+  let byAlias = built.get(node);
+  if (!byAlias) built.set(node, (byAlias = new Map()));
+  let sql = byAlias.get(site.alias);
+  if (sql === undefined) {
+    sql = buildRelationSql(node, site, ctx);
+    byAlias.set(site.alias, sql);
+  }
+  return sql;
+}
+
+function buildRelationSql(node: RelationNode, site: Site, ctx: TranslateContext): string {
   const relation = ctx.spec.relations[node.relation];
   if (!relation) throw new Error(`unknown relation ${node.relation}`);
   const related = ctx.aliases.next();
   const source = ctx.spec.fields[relation.sourceField];
   const target = ctx.spec.fields[relation.targetField];
-  const conditions = [`${columnRef(related, target.column)} = ${columnRef(alias, source.column)}`];
-  if (ctx.scope) conditions.push(ctx.scope(related, ctx.params));
-  const inner = translateFilter(node.filter, related, ctx);
-  const from = `SELECT 1 FROM ${quoteIdent(ctx.spec.table)} AS ${quoteIdent(related)} WHERE`;
-  switch (node.quantifier) {
-    case 'is':
-    case 'some':
-      if (inner !== 'TRUE') conditions.push(inner);
-      return `EXISTS (${from} ${conditions.join(' AND ')})`;
-    case 'none':
-      if (inner !== 'TRUE') conditions.push(inner);
-      return `NOT EXISTS (${from} ${conditions.join(' AND ')})`;
-    case 'every':
-      // Every related row matches ⇔ no related row fails. Exact because `inner` is never NULL.
-      if (inner === 'TRUE') return 'TRUE';
-      if (inner !== 'FALSE') conditions.push(negate(inner));
-      return `NOT EXISTS (${from} ${conditions.join(' AND ')})`;
+  const sub = site.owner
+    .subQuery()
+    .select('1')
+    .from(ctx.spec.table, related)
+    .where(`${columnRef(related, target.column)} = ${columnRef(site.alias, source.column)}`);
+  if (ctx.scope) sub.andWhere(ctx.scope(related, ctx.params));
+  const inner: Site = { owner: sub, alias: related };
+  if (node.quantifier === 'every') {
+    // Every related row matches ⇔ none fails. Exact because the filter is never NULL; FALSE: there is no related row.
+    if (!isFalse(node.filter)) sub.andWhere(new NotBrackets((not) => andInto(not, node.filter, inner, ctx)));
+    return composeSql.notExists(sub);
   }
+  if (!isTrue(node.filter)) andInto(sub, node.filter, inner, ctx);
+  return node.quantifier === 'none' ? composeSql.notExists(sub) : composeSql.exists(sub);
 }
 
 /**
@@ -205,13 +300,11 @@ function translateRelation(node: RelationNode, alias: string, ctx: TranslateCont
 export function scopeFieldIn(spec: EntitySpec, fieldName: string, values: readonly ScalarValue[]): ScopeBuilder {
   const field = spec.fields[fieldName];
   if (!field || field.type === 'json') throw new Error(`cannot scope by ${fieldName}`);
-  const bound = new WeakMap<SqlParams, string>();
+  const single = values.length === 1;
+  const key = {};
   return (alias, params) => {
-    let right = bound.get(params);
-    if (right === undefined) {
-      right = values.length === 1 ? bindScalar(field, values[0], params) : `ANY(${bindList(field, [...values], params)})`;
-      bound.set(params, right);
-    }
+    const placeholder = params.bindOnce(key, () => (single ? values[0] : [...values]));
+    const right = single ? castScalar(field, placeholder) : `ANY(${castList(field, placeholder)})`;
     const col = columnRef(alias, field.column);
     return field.nullable ? `(${col} IS NOT NULL AND ${col} = ${right})` : `${col} = ${right}`;
   };

@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import type { QueryDslIssue } from '../errors';
 import { issuesOf } from '../testing/issues-of';
 import { SAMPLE_SPEC } from '../testing/sample-entity';
-import { orderBySql, orderByTerms, parseOrderBy, parseOrderByJson, reverseOrderBy, type OrderByItem } from './order-by';
+import { itemsQuery } from '../testing/offline-builders';
+import { applyOrderBy, orderByTerms, parseOrderBy, parseOrderByJson, reverseOrderBy, type OrderByItem } from './order-by';
 
 const spec = SAMPLE_SPEC;
 const DEFAULT = { defaultOrderBy: [{ createdAt: 'asc' as const }] };
@@ -98,11 +99,17 @@ describe('reverseOrderBy', () => {
   });
 });
 
-describe('orderBySql / orderByTerms', () => {
+describe('applyOrderBy / orderByTerms', () => {
   const items = sut([{ rank: 'desc_nulls_last' }, { createdAt: 'asc' }]);
+  const orderedBy = (order: OrderByItem[], alias = 't0') => {
+    const { qb } = itemsQuery(alias);
+    qb.orderBy('"t0"."stale"');
+    applyOrderBy(qb, order, alias, spec);
+    return qb.getQuery();
+  };
 
-  it('writes explicit NULLS placement on every term', () => {
-    expect(orderBySql(items, 't0', spec)).toBe('"t0"."rank" DESC NULLS LAST, "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST');
+  it('replaces the ORDER BY, writing explicit NULLS placement on every term', () => {
+    expect(orderedBy(items)).toBe('SELECT 1 FROM "items" "t0" ORDER BY "t0"."rank" DESC NULLS LAST, "t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST');
   });
 
   it('gives TypeORM-shaped terms', () => {
@@ -110,6 +117,6 @@ describe('orderBySql / orderByTerms', () => {
   });
 
   it('reversed, matches a backward index scan for non-nullable keys', () => {
-    expect(orderBySql(reverseOrderBy(sut(undefined)), 't0', spec)).toBe('"t0"."created_at" DESC NULLS FIRST, "t0"."id" DESC NULLS FIRST');
+    expect(orderedBy(reverseOrderBy(sut(undefined)), 'u')).toBe('SELECT 1 FROM "items" "u" ORDER BY "u"."created_at" DESC NULLS FIRST, "u"."id" DESC NULLS FIRST');
   });
 });

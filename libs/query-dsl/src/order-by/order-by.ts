@@ -1,3 +1,4 @@
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { QueryDslError, type QueryDslIssue } from '../errors';
 import type { EntitySpec } from '../field-map';
 import { columnRef } from '../sql';
@@ -158,9 +159,15 @@ export function orderByTerms(items: readonly OrderByItem[], alias: string, spec:
   });
 }
 
-/** The ORDER BY list as SQL (without the keywords), e.g. `"t0"."created_at" ASC NULLS LAST, "t0"."id" ASC NULLS LAST`. */
-export function orderBySql(items: readonly OrderByItem[], alias: string, spec: EntitySpec): string {
-  return orderByTerms(items, alias, spec)
-    .map((term) => `${term.expression} ${term.direction} ${term.nulls}`)
-    .join(', ');
+/**
+ * Sets the ORDER BY of `qb` to `items` on `alias` (`orderBy`, then
+ * `addOrderBy`), each term with its NULLS placement written out: the
+ * placement is part of the order the keyset bounds assume, whatever the
+ * server's default.
+ */
+export function applyOrderBy(qb: SelectQueryBuilder<ObjectLiteral>, items: readonly OrderByItem[], alias: string, spec: EntitySpec): void {
+  orderByTerms(items, alias, spec).forEach((term, i) => {
+    if (i === 0) qb.orderBy(term.expression, term.direction, term.nulls);
+    else qb.addOrderBy(term.expression, term.direction, term.nulls);
+  });
 }

@@ -1,16 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import type { OrderByItem } from '../order-by/order-by';
-import { SqlParams } from '../sql';
+import { itemsQuery, whereOf } from '../testing/offline-builders';
 import { SAMPLE_SPEC } from '../testing/sample-entity';
-import { keysetAfter, keysetBefore, type CursorValue } from './keyset';
+import { bindCursor, keysetAfter, keysetBefore, type CursorValue } from './keyset';
 
 const spec = SAMPLE_SPEC;
 const ID: OrderByItem = { field: 'id', direction: 'asc', nulls: 'last' };
 
-function run(side: 'after' | 'before', orderBy: OrderByItem[], values: CursorValue[]) {
-  const params = new SqlParams();
-  const sql = (side === 'after' ? keysetAfter : keysetBefore)(orderBy, values, 't0', spec, params);
-  return { sql, params: params.values };
+/** The WHERE that one bound gives on `SELECT 1 FROM items AS t0`. */
+function run(side: 'after' | 'before', orderBy: OrderByItem[], values: CursorValue[], options: { inclusive?: boolean } = {}) {
+  const { qb, params } = itemsQuery();
+  (side === 'after' ? keysetAfter : keysetBefore)(qb, bindCursor(orderBy, values, spec, params), 't0', options);
+  return whereOf(qb);
 }
 
 const R = '"t0"."rank"';
@@ -24,32 +25,32 @@ describe('keyset predicates on a nullable leading key (rank, id)', () => {
   // leading bound is "not before on rank".
   it.each<[string, 'asc' | 'desc', 'first' | 'last', number | null, 'after' | 'before', string]>([
     ['asc nulls first, value, after: NULLs precede, excluded', 'asc', 'first', 5, 'after',
-      `((${R} IS NOT NULL AND ${R} >= ${V}) AND ((${R} IS NOT NULL AND ${R} > ${V}) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" > :p2)))`],
+      `(${R} IS NOT NULL AND ${R} >= ${V}) AND ((${R} IS NOT NULL AND ${R} > ${V}) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" > :p2))`],
     ['asc nulls first, value, before: NULLs precede, included', 'asc', 'first', 5, 'before',
-      `((${R} <= ${V} OR ${R} IS NULL) AND ((${R} < ${V} OR ${R} IS NULL) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" < :p2)))`],
+      `(${R} <= ${V} OR ${R} IS NULL) AND ((${R} < ${V} OR ${R} IS NULL) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" < :p2))`],
     ['asc nulls first, NULL, after: every non-NULL follows', 'asc', 'first', null, 'after',
       `(${R} IS NOT NULL OR (${R} IS NULL AND "t0"."id" > :p1))`],
     ['asc nulls first, NULL, before: only NULLs with a smaller id', 'asc', 'first', null, 'before',
-      `(${R} IS NULL AND (${R} IS NULL AND "t0"."id" < :p1))`],
+      `${R} IS NULL AND ${R} IS NULL AND "t0"."id" < :p1`],
     ['asc nulls last, value, after: NULLs follow', 'asc', 'last', 5, 'after',
-      `((${R} >= ${V} OR ${R} IS NULL) AND ((${R} > ${V} OR ${R} IS NULL) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" > :p2)))`],
+      `(${R} >= ${V} OR ${R} IS NULL) AND ((${R} > ${V} OR ${R} IS NULL) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" > :p2))`],
     ['asc nulls last, value, before: NULLs excluded', 'asc', 'last', 5, 'before',
-      `((${R} IS NOT NULL AND ${R} <= ${V}) AND ((${R} IS NOT NULL AND ${R} < ${V}) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" < :p2)))`],
+      `(${R} IS NOT NULL AND ${R} <= ${V}) AND ((${R} IS NOT NULL AND ${R} < ${V}) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" < :p2))`],
     ['asc nulls last, NULL, after: only NULLs with a greater id (bound: rank IS NULL)', 'asc', 'last', null, 'after',
-      `(${R} IS NULL AND (${R} IS NULL AND "t0"."id" > :p1))`],
+      `${R} IS NULL AND ${R} IS NULL AND "t0"."id" > :p1`],
     ['asc nulls last, NULL, before: every non-NULL precedes', 'asc', 'last', null, 'before',
       `(${R} IS NOT NULL OR (${R} IS NULL AND "t0"."id" < :p1))`],
     ['desc nulls first, value, after: smaller ranks follow, NULLs excluded', 'desc', 'first', 5, 'after',
-      `((${R} IS NOT NULL AND ${R} <= ${V}) AND ((${R} IS NOT NULL AND ${R} < ${V}) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" > :p2)))`],
+      `(${R} IS NOT NULL AND ${R} <= ${V}) AND ((${R} IS NOT NULL AND ${R} < ${V}) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" > :p2))`],
     ['desc nulls first, value, before: greater ranks and NULLs', 'desc', 'first', 5, 'before',
-      `((${R} >= ${V} OR ${R} IS NULL) AND ((${R} > ${V} OR ${R} IS NULL) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" < :p2)))`],
+      `(${R} >= ${V} OR ${R} IS NULL) AND ((${R} > ${V} OR ${R} IS NULL) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" < :p2))`],
     ['desc nulls first, NULL, after', 'desc', 'first', null, 'after', `(${R} IS NOT NULL OR (${R} IS NULL AND "t0"."id" > :p1))`],
-    ['desc nulls first, NULL, before', 'desc', 'first', null, 'before', `(${R} IS NULL AND (${R} IS NULL AND "t0"."id" < :p1))`],
+    ['desc nulls first, NULL, before', 'desc', 'first', null, 'before', `${R} IS NULL AND ${R} IS NULL AND "t0"."id" < :p1`],
     ['desc nulls last, value, after: smaller ranks and NULLs', 'desc', 'last', 5, 'after',
-      `((${R} <= ${V} OR ${R} IS NULL) AND ((${R} < ${V} OR ${R} IS NULL) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" > :p2)))`],
+      `(${R} <= ${V} OR ${R} IS NULL) AND ((${R} < ${V} OR ${R} IS NULL) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" > :p2))`],
     ['desc nulls last, value, before: greater ranks only', 'desc', 'last', 5, 'before',
-      `((${R} IS NOT NULL AND ${R} >= ${V}) AND ((${R} IS NOT NULL AND ${R} > ${V}) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" < :p2)))`],
-    ['desc nulls last, NULL, after', 'desc', 'last', null, 'after', `(${R} IS NULL AND (${R} IS NULL AND "t0"."id" > :p1))`],
+      `(${R} IS NOT NULL AND ${R} >= ${V}) AND ((${R} IS NOT NULL AND ${R} > ${V}) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" < :p2))`],
+    ['desc nulls last, NULL, after', 'desc', 'last', null, 'after', `${R} IS NULL AND ${R} IS NULL AND "t0"."id" > :p1`],
     ['desc nulls last, NULL, before', 'desc', 'last', null, 'before', `(${R} IS NOT NULL OR (${R} IS NULL AND "t0"."id" < :p1))`],
   ])('%s', (_name, direction, nulls, value, side, sql) => {
     const result = run(side, [{ field: 'rank', direction, nulls }, ID], [value, 'x']);
@@ -81,7 +82,7 @@ describe('keyset predicates: index-friendly shapes', () => {
   it('adds a single-key range bound when the directions differ', () => {
     const orderBy: OrderByItem[] = [{ field: 'createdAt', direction: 'desc', nulls: 'first' }, ID];
     expect(run('after', orderBy, ['2024-01-01T00:00:00.000Z', 'x']).sql).toBe(
-      '("t0"."created_at" <= CAST(:p1 AS timestamptz) AND ("t0"."created_at" < CAST(:p1 AS timestamptz) OR ("t0"."created_at" = CAST(:p1 AS timestamptz) AND "t0"."id" > :p2)))',
+      '"t0"."created_at" <= CAST(:p1 AS timestamptz) AND ("t0"."created_at" < CAST(:p1 AS timestamptz) OR ("t0"."created_at" = CAST(:p1 AS timestamptz) AND "t0"."id" > :p2))',
     );
   });
 
@@ -94,11 +95,11 @@ describe('keyset predicates: index-friendly shapes', () => {
     ];
     const result = run('after', orderBy, ['a', '2024-01-01T00:00:00.000Z', null, 'x']);
     expect(result.sql).toBe(
-      '(("t0"."kind", "t0"."created_at") >= (:p1, CAST(:p2 AS timestamptz)) AND (' +
+      '("t0"."kind", "t0"."created_at") >= (:p1, CAST(:p2 AS timestamptz)) AND (' +
         '"t0"."kind" > :p1 OR ' +
         '("t0"."kind" = :p1 AND "t0"."created_at" > CAST(:p2 AS timestamptz)) OR ' +
         '("t0"."kind" = :p1 AND "t0"."created_at" = CAST(:p2 AS timestamptz) AND "t0"."done_at" IS NOT NULL) OR ' +
-        '("t0"."kind" = :p1 AND "t0"."created_at" = CAST(:p2 AS timestamptz) AND "t0"."done_at" IS NULL AND "t0"."id" > :p3)))',
+        '("t0"."kind" = :p1 AND "t0"."created_at" = CAST(:p2 AS timestamptz) AND "t0"."done_at" IS NULL AND "t0"."id" > :p3))',
     );
     expect(result.params).toEqual({ p1: 'a', p2: '2024-01-01T00:00:00.000Z', p3: 'x' });
   });
@@ -111,17 +112,25 @@ describe('keyset predicates: index-friendly shapes', () => {
 
 describe('keyset predicates: inclusive (at or after / at or before)', () => {
   it('relaxes only the final id comparison, in both shapes', () => {
-    const params = new SqlParams();
     const fast: OrderByItem[] = [{ field: 'createdAt', direction: 'asc', nulls: 'last' }, ID];
-    expect(keysetAfter(fast, [T0, 'x'], 't0', spec, params, { inclusive: true })).toBe('("t0"."created_at", "t0"."id") >= (CAST(:p1 AS timestamptz), :p2)');
-    expect(keysetBefore(fast, [T0, 'x'], 't0', spec, params, { inclusive: true })).toBe('("t0"."created_at", "t0"."id") <= (CAST(:p3 AS timestamptz), :p4)');
+    expect(run('after', fast, [T0, 'x'], { inclusive: true }).sql).toBe('("t0"."created_at", "t0"."id") >= (CAST(:p1 AS timestamptz), :p2)');
+    expect(run('before', fast, [T0, 'x'], { inclusive: true }).sql).toBe('("t0"."created_at", "t0"."id") <= (CAST(:p1 AS timestamptz), :p2)');
     const expanded: OrderByItem[] = [{ field: 'rank', direction: 'asc', nulls: 'last' }, ID];
-    expect(keysetAfter(expanded, [null, 'x'], 't0', spec, new SqlParams(), { inclusive: true })).toBe(
-      `(${R} IS NULL AND (${R} IS NULL AND "t0"."id" >= :p1))`,
+    expect(run('after', expanded, [null, 'x'], { inclusive: true }).sql).toBe(`${R} IS NULL AND ${R} IS NULL AND "t0"."id" >= :p1`);
+    expect(run('before', expanded, [5, 'x'], { inclusive: true }).sql).toBe(
+      `(${R} IS NOT NULL AND ${R} <= ${V}) AND ((${R} IS NOT NULL AND ${R} < ${V}) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" <= :p2))`,
     );
-    expect(keysetBefore(expanded, [5, 'x'], 't0', spec, new SqlParams(), { inclusive: true })).toBe(
-      `((${R} IS NOT NULL AND ${R} <= ${V}) AND ((${R} IS NOT NULL AND ${R} < ${V}) OR ((${R} IS NOT NULL AND ${R} = ${V}) AND "t0"."id" <= :p2)))`,
-    );
+  });
+
+  it('binds a cursor once: every bound of it reuses its parameters', () => {
+    const { qb, params } = itemsQuery();
+    const cursor = bindCursor([{ field: 'createdAt', direction: 'asc', nulls: 'last' }, ID], [T0, 'x'], spec, params);
+    keysetAfter(qb, cursor, 't0');
+    keysetBefore(qb, cursor, 't0', { inclusive: true });
+    expect(whereOf(qb)).toEqual({
+      sql: '("t0"."created_at", "t0"."id") > (CAST(:p1 AS timestamptz), :p2) AND ("t0"."created_at", "t0"."id") <= (CAST(:p1 AS timestamptz), :p2)',
+      params: { p1: T0, p2: 'x' },
+    });
   });
 });
 

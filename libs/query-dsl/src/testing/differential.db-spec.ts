@@ -6,7 +6,7 @@
  * PostgreSQL that global setup starts).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DataSource } from 'typeorm';
+import { DataSource, type ObjectLiteral, type SelectQueryBuilder } from 'typeorm';
 import { createTestDatabase } from '../../../../test/support/test-app';
 import type { FilterNode } from '../filter/filter-ast';
 import { parseFilter } from '../filter/parse-filter';
@@ -14,8 +14,8 @@ import { scopeFieldIn, type ScopeBuilder } from '../filter/translate-filter';
 import { ORDER_DIRECTIONS, parseOrderBy, type OrderByItem } from '../order-by/order-by';
 import { CursorCodec, cursorValuesOf, queryFingerprint } from '../pagination/cursor-codec';
 import type { CursorValue } from '../pagination/keyset';
-import { planListQuery } from '../pagination/list-query';
-import { toPositional } from '../sql';
+import { planListQuery, type ListQueryInput, type ListQueryPlan } from '../pagination/list-query';
+import { QueryParameters } from '../sql';
 import { referenceList, referencePage, type ReferenceRow } from './reference-evaluator';
 import { SAMPLE_SPEC } from './sample-entity';
 
@@ -132,6 +132,30 @@ describe('query DSL against PostgreSQL (differential with the reference evaluato
     await drop?.();
   });
 
+  /** One statement on its own builder: the plan's parameters are bound on it. */
+  const statement = (input: Omit<ListQueryInput, 'params'>, build: (qb: SelectQueryBuilder<ObjectLiteral>, plan: ListQueryPlan) => void) => {
+    const qb = dataSource.createQueryBuilder();
+    const plan = planListQuery({ ...input, params: new QueryParameters(qb) });
+    build(qb, plan);
+    return { qb, plan };
+  };
+  const pageQuery = (input: Omit<ListQueryInput, 'params'>, selection: string) =>
+    statement(input, (qb, plan) => {
+      qb.select(selection).from(spec.table, plan.alias);
+      plan.applyPage(qb);
+    });
+  const pageInfoQuery = (input: Omit<ListQueryInput, 'params'>) =>
+    statement(input, (qb, plan) => {
+      qb.select((sub) => plan.count(sub), 'total')
+        .addSelect(plan.probe(qb, 'hasPrevious') ?? 'NULL', 'has_previous')
+        .addSelect(plan.probe(qb, 'hasNext') ?? 'NULL', 'has_next')
+        .fromDummy();
+    });
+  const run = async <T>(qb: SelectQueryBuilder<ObjectLiteral>) => {
+    const [text, values] = qb.getQueryAndParameters();
+    return (await dataSource.query(text, values)) as T[];
+  };
+
   const toRow = (x: Record<string, unknown>): ReferenceRow => ({
     id: x.id, parentId: x.parent_id, name: x.name, note: x.note, kind: x.kind, phase: x.phase, size: x.size, rank: x.rank,
     createdAt: x.created_at, doneAt: x.done_at, data: x.data, extra: x.extra,
@@ -148,15 +172,12 @@ describe('query DSL against PostgreSQL (differential with the reference evaluato
       const context = `filter ${JSON.stringify(raw)} orderBy ${JSON.stringify(orderBy)} scope ${JSON.stringify(scoped)}`;
 
       // Whole list through TypeORM's QueryBuilder (its named-parameter binding).
-      const plan = planListQuery({ spec, orderBy, filter, scope, limit: 1000 });
-      const qb = dataSource.createQueryBuilder().select('"t0"."id"', 'id').from('items', 't0').where(plan.pageWhere.sql, plan.params);
-      for (const term of plan.orderBy) qb.addOrderBy(term.expression, term.direction, term.nulls);
-      const got = (await qb.getRawMany<{ id: string }>()).map((x) => x.id);
+      const got = (await pageQuery({ spec, orderBy, filter, scope, limit: 1000 }, '"t0"."id"').qb.getRawMany<{ id: string }>()).map((x) => x.id);
       const expected = referenceList(rows, { spec, filter, scope: refScope, orderBy }).map((x) => x.id);
       expect({ context, ids: got }).toEqual({ context, ids: expected });
 
-      const negated = toPositional(planListQuery({ spec, orderBy, filter: { kind: 'not', item: filter }, scope, limit: 1000 }).pageQuery('"t0"."id"'));
-      const complement = ((await dataSource.query(negated.text, negated.values)) as { id: string }[]).map((x) => x.id);
+      const negated = pageQuery({ spec, orderBy, filter: { kind: 'not', item: filter }, scope, limit: 1000 }, '"t0"."id"');
+      const complement = (await run<{ id: string }>(negated.qb)).map((x) => x.id);
       const all = referenceList(rows, { spec, scope: refScope, orderBy }).map((x) => x.id);
       expect({ context, ids: [...got, ...complement].sort() }).toEqual({ context, ids: [...all].sort() });
 
@@ -166,12 +187,11 @@ describe('query DSL against PostgreSQL (differential with the reference evaluato
       const cursor = (row: ReferenceRow): CursorValue[] =>
         codec.decode(codec.encode(cursorValuesOf(row, orderBy, spec), fingerprint), { orderBy, spec, fingerprint, path: 'after' });
       const page = async (after?: CursorValue[], before?: CursorValue[]) => {
-        const p = planListQuery({ spec, orderBy, filter, scope, limit, after, before });
-        const pq = toPositional(p.pageQuery('"t0".*'));
-        const fetched = ((await dataSource.query(pq.text, pq.values)) as Record<string, unknown>[]).map(toRow);
-        const iq = toPositional(p.pageInfoQuery());
-        const [info] = (await dataSource.query(iq.text, iq.values)) as { total: string; has_previous: boolean | null; has_next: boolean | null }[];
-        const result = p.resolvePage(fetched, { hasPrevious: info.has_previous, hasNext: info.has_next });
+        const input = { spec, orderBy, filter, scope, limit, after, before };
+        const page = pageQuery(input, '"t0".*');
+        const fetched = (await run<Record<string, unknown>>(page.qb)).map(toRow);
+        const [info] = await run<{ total: string; has_previous: boolean | null; has_next: boolean | null }>(pageInfoQuery(input).qb);
+        const result = page.plan.resolvePage(fetched, { hasPrevious: info.has_previous, hasNext: info.has_next });
         const reference = referencePage(rows, { spec, filter, scope: refScope, orderBy, after, before, limit });
         expect({ context, after, before, ids: result.rows.map((x) => x.id), next: result.hasNextPage, prev: result.hasPreviousPage, total: Number(info.total) }).toEqual({
           context, after, before, ids: reference.rows.map((x) => x.id), next: reference.hasNextPage, prev: reference.hasPreviousPage, total: reference.total,

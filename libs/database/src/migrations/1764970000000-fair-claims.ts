@@ -45,8 +45,8 @@ import { ADVISORY_LOCKS } from '../advisory-locks';
  * scheduler's writes; an invalid index left by an interrupted build is
  * dropped and built again.
  */
-export class FairClaims1764930000000 implements MigrationInterface {
-  name = 'FairClaims1764930000000';
+export class FairClaims1764970000000 implements MigrationInterface {
+  name = 'FairClaims1764970000000';
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {

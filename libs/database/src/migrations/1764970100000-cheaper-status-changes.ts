@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { replaceIndex } from './1764930000000-fair-claims';
+import { replaceIndex } from './1764970000000-fair-claims';
 
 /**
  * Fewer index insertions per scheduler status change. Every status change
@@ -32,8 +32,8 @@ import { replaceIndex } from './1764930000000-fair-claims';
  * is dropped, so the list keeps an index throughout and writes are never
  * blocked; then it takes the old name.
  */
-export class CheaperStatusChanges1764930100000 implements MigrationInterface {
-  name = 'CheaperStatusChanges1764930100000';
+export class CheaperStatusChanges1764970100000 implements MigrationInterface {
+  name = 'CheaperStatusChanges1764970100000';
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
