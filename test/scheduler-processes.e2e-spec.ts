@@ -24,7 +24,10 @@ describe('Scheduler processes on one database', () => {
   let database: { url: string; drop(): Promise<void> };
   let db: DataSource;
 
-  const WORKER_ENV = { SCHEDULER_LEASE_SECONDS: '2', SCHEDULER_POLL_INTERVAL_MS: '1000', DATABASE_POOL_SIZE: '10' };
+  // Every task here belongs to one workspace, and these tests need the processes busy with it at once (the
+  // kill -9 victim must run 3 of them, 4 processes must share 5,000): the per-workspace cap (5 by default,
+  // tested in scheduler-fairness.e2e-spec.ts) is raised above the processes' slots. Claims stay fair ones.
+  const WORKER_ENV = { SCHEDULER_LEASE_SECONDS: '2', SCHEDULER_POLL_INTERVAL_MS: '1000', DATABASE_POOL_SIZE: '10', SCHEDULER_WORKSPACE_CONCURRENCY: '64' };
 
   beforeAll(async () => {
     assertWorkerBuildIsFresh();

@@ -13,4 +13,10 @@ export const ADVISORY_LOCKS = Object.freeze({
   webhookRetention: 0x43_54_57_48, // 'CTWH'
   /** The task counters' compaction (transaction-scoped). */
   countsCompaction: 0x43_54_43_43, // 'CTCC'
+  /**
+   * Fair claims, per workspace (transaction-scoped, two-key form: this class
+   * and hashtext(workspace_id)): claims of one workspace run one at a time,
+   * so that together they never exceed its cap (cleanup_tasks_free_slots).
+   */
+  workspaceClaim: 0x43_54_57_43, // 'CTWC'
 });

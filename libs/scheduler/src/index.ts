@@ -7,6 +7,7 @@ export * from './scheduler-settings';
 export * from './scheduler.module';
 export * from './scheduler.telemetry';
 export * from './stale-lease.sweeper';
+export * from './task-claimer';
 export * from './task-queue.module';
 export * from './task-queue.repository';
 export * from './task-settlement';

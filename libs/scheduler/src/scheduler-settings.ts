@@ -5,6 +5,12 @@ import type { BackoffPolicy } from './backoff';
 export class SchedulerSettings {
   concurrency: number;
   batchSize: number;
+  /** Most tasks claimed ahead of free slots (SCHEDULER_PREFETCH). */
+  prefetch: number;
+  /** Round-robin claims with a per-workspace cap (SCHEDULER_FAIR_CLAIMS); else oldest first, no cap. */
+  fairClaims: boolean;
+  /** Most running tasks of one workspace across all processes (SCHEDULER_WORKSPACE_CONCURRENCY). */
+  workspaceConcurrency: number;
   leaseMs: number;
   /** A third of the lease: two heartbeats may be lost before the lease expires. */
   heartbeatIntervalMs: number;
@@ -21,6 +27,9 @@ export class SchedulerSettings {
     return Object.assign(new SchedulerSettings(), {
       concurrency: config.SCHEDULER_CONCURRENCY,
       batchSize: config.SCHEDULER_BATCH_SIZE,
+      prefetch: config.SCHEDULER_PREFETCH,
+      fairClaims: config.SCHEDULER_FAIR_CLAIMS,
+      workspaceConcurrency: config.SCHEDULER_WORKSPACE_CONCURRENCY,
       leaseMs,
       heartbeatIntervalMs: Math.max(100, Math.floor(leaseMs / 3)),
       leaseSweepIntervalMs: Math.max(500, Math.floor(leaseMs / 2)),

@@ -7,6 +7,7 @@ import { RetentionSweeper } from './retention.sweeper';
 import { SchedulerSettings } from './scheduler-settings';
 import { StaleLeaseSweeper } from './stale-lease.sweeper';
 import { TaskQueueModule } from './task-queue.module';
+import { TaskClaimer } from './task-claimer';
 import { TaskSettlement } from './task-settlement';
 import { TaskWorker } from './task-worker';
 
@@ -23,6 +24,7 @@ import { TaskWorker } from './task-worker';
   providers: [
     { provide: SchedulerSettings, useFactory: (config: AppConfig) => SchedulerSettings.from(config), inject: [AppConfig] },
     TaskSettlement,
+    TaskClaimer,
     HandlerRegistry,
     DueTaskListener,
     TaskWorker,

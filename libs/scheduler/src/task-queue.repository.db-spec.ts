@@ -11,7 +11,7 @@ import { RETENTION_FIRST_SWEEP_JOB, RETENTION_SWEEP_JOB, RetentionSweeper } from
 import { MetricsRegistry } from '@app/observability/metrics/metrics-registry';
 import { SchedulerSettings } from './scheduler-settings';
 import { SchedulerTelemetry } from './scheduler.telemetry';
-import { TaskQueueRepository } from './task-queue.repository';
+import { PENDING_BY_RUN_AT, PENDING_BY_WORKSPACE, RUNNING, TaskQueueRepository } from './task-queue.repository';
 import { TaskSettlement } from './task-settlement';
 
 const LEASE_MS = 30_000;
@@ -84,6 +84,171 @@ describe('TaskQueueRepository (real PostgreSQL)', () => {
       expect(ms).toBeLessThanOrEqual(10_000);
       await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '1 second' WHERE id = $1`, [id]);
       expect(await sut.nextDueInMs()).toBe(0);
+    });
+  });
+
+  describe('claimDueTasksFairly', () => {
+    const CAP = 5;
+    const fair = (worker: string, limit: number, cursor = '', cap = CAP) => sut.claimDueTasksFairly(worker, { limit, leaseMs: LEASE_MS, cap, cursor, maxVisits: 200 });
+    const enqueueIn = (workspaceId: string, count: number) => insertTasks(dataSource, Array.from({ length: count }, () => ({ workspaceId })));
+    const runningIn = async (workspaceId: string): Promise<number> =>
+      (await dataSource.query(`SELECT count(*)::int AS n FROM cleanup_tasks WHERE workspace_id = $1 AND status = 'in_progress' AND NOT awaiting_children`, [workspaceId]))[0].n;
+
+    it('gives each workspace in turn as many due tasks as it has free slots, so a backlog takes no more than its cap', async () => {
+      await enqueueIn('ws_a', 100);
+      const [b, c] = [...(await enqueueIn('ws_b', 1)), ...(await enqueueIn('ws_c', 1))];
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '1 hour' WHERE workspace_id = 'ws_a'`);
+
+      const claim = await fair(WORKER, 10);
+      expect(claim.tasks.map((t) => t.workspaceId).sort()).toEqual(['ws_a', 'ws_a', 'ws_a', 'ws_a', 'ws_a', 'ws_b', 'ws_c']);
+      expect(claim.tasks[0]).toMatchObject({ attempts: 1, attemptsBase: 0 });
+      expect(claim).toMatchObject({ lastVisited: 'ws_c', reachedEnd: true, contended: false });
+      expect(await task(b)).toMatchObject({ status: 'in_progress', locked_by: WORKER, attempts: 1 });
+      expect((await task(c)).status).toBe('in_progress');
+      // A turn ends with the claim's limit: the walk stops there and the next claim goes on after it.
+      await dataSource.query(`UPDATE cleanup_tasks SET status = 'completed', completed_at = now(), locked_by = NULL WHERE status = 'in_progress'`);
+      await enqueueIn('ws_b', 3);
+      const short = await fair(WORKER, 4);
+      expect(short.tasks.map((t) => t.workspaceId)).toEqual(['ws_a', 'ws_a', 'ws_a', 'ws_a']);
+      expect(short).toMatchObject({ lastVisited: 'ws_a', reachedEnd: false });
+      expect((await fair(WORKER, 4, 'ws_a')).tasks.map((t) => t.workspaceId)).toEqual(['ws_b', 'ws_b', 'ws_b']);
+    });
+
+    it('interleaves the workspaces of one claim when it has more than it may take: every first task before anyone’s second', async () => {
+      await enqueueIn('ws_a', 5);
+      await enqueueIn('ws_b', 5);
+      const claim = await fair(WORKER, 6);
+      expect(claim.tasks.map((t) => t.workspaceId).sort()).toEqual(['ws_a', 'ws_a', 'ws_a', 'ws_b', 'ws_b', 'ws_b']);
+      // The ones it read and did not take are left as they were.
+      const [{ pending, locked }] = await dataSource.query(
+        `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending, count(*) FILTER (WHERE locked_by IS NOT NULL)::int AS locked FROM cleanup_tasks`,
+      );
+      expect({ pending, locked }).toEqual({ pending: 4, locked: 6 });
+    });
+
+    it('never lets a workspace run more than the cap, counting running leases but not parents waiting for children', async () => {
+      const [parent] = await enqueueIn('ws_a', 1);
+      await dataSource.query(`UPDATE cleanup_tasks SET status = 'in_progress', awaiting_children = true WHERE id = $1`, [parent]);
+      await enqueueIn('ws_a', 20);
+      expect((await fair(WORKER, 3)).tasks).toHaveLength(3);
+      const second = await fair(OTHER, 10);
+      expect(second.tasks).toHaveLength(CAP - 3);
+      expect(await runningIn('ws_a')).toBe(CAP);
+      expect((await fair(OTHER, 10)).tasks).toEqual([]);
+      // A slot frees when a running task completes.
+      await sut.completeTasks(WORKER, [(await dataSource.query(`SELECT id FROM cleanup_tasks WHERE locked_by = $1 LIMIT 1`, [WORKER]))[0].id]);
+      expect((await fair(OTHER, 10)).tasks).toHaveLength(1);
+    });
+
+    it('holds the cap against concurrent claimers in separate transactions', async () => {
+      await enqueueIn('ws_a', 300);
+      await enqueueIn('ws_b', 300);
+      for (let round = 0; round < 5; round++) {
+        const ids: string[] = [];
+        for (let wave = 0; wave < 3; wave++) {
+          const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => fair(`w${round}_${i}`, 3)));
+          ids.push(...claims.flatMap((claim) => claim.tasks.map((t) => t.id)));
+          expect(await runningIn('ws_a')).toBeLessThanOrEqual(CAP);
+          expect(await runningIn('ws_b')).toBeLessThanOrEqual(CAP);
+        }
+        expect(new Set(ids).size).toBe(ids.length);
+        // Claimers that found a workspace's lock taken skipped it; one more claim fills it to the cap, not beyond.
+        await fair('w_last', 20);
+        expect([await runningIn('ws_a'), await runningIn('ws_b')]).toEqual([CAP, CAP]);
+        await dataSource.query(`UPDATE cleanup_tasks SET status = 'completed', completed_at = now(), locked_by = NULL, locked_until = NULL WHERE status = 'in_progress'`);
+      }
+    });
+
+    it('goes on after the cursor, skips workspaces whose tasks are not due or that are at their cap, and says when it reached the last one', async () => {
+      await enqueueIn('ws_a', 2);
+      await enqueueIn('ws_b', 2);
+      await enqueueIn('ws_c', 2);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() + interval '1 hour' WHERE workspace_id = 'ws_b'`);
+
+      const afterA = await fair(WORKER, 10, 'ws_a');
+      expect(afterA.tasks.map((t) => t.workspaceId)).toEqual(['ws_c', 'ws_c']);
+      expect(afterA).toMatchObject({ lastVisited: 'ws_c', reachedEnd: true });
+      const fromStart = await fair(WORKER, 10, '', 1);
+      expect(fromStart.tasks.map((t) => t.workspaceId)).toEqual(['ws_a']);
+      // ws_a and ws_c are at a cap of 1 now; ws_b is not due.
+      expect((await fair(WORKER, 10, '', 1)).tasks).toEqual([]);
+      expect(await fair(WORKER, 10, 'ws_c')).toMatchObject({ tasks: [], lastVisited: null, reachedEnd: true });
+    });
+
+    it('tells how long until a task a claim could take is due, leaving out workspaces at their cap', async () => {
+      expect(await sut.claimableDueInMs(CAP, 1000)).toBeNull();
+      await enqueueIn('ws_full', 10);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '1 hour' WHERE workspace_id = 'ws_full'`);
+      await fair(WORKER, 10);
+      expect(await runningIn('ws_full')).toBe(CAP);
+      // Only ws_full has due tasks, and it is at its cap.
+      expect(await sut.claimableDueInMs(CAP, 1000)).toBeNull();
+      expect(await sut.claimableDueInMs(null, 1000)).toBeLessThan(-3_500_000);
+      const [later] = await enqueueIn('ws_later', 1);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() + interval '10 seconds' WHERE id = $1`, [later]);
+      const ms = await sut.claimableDueInMs(CAP, 1000);
+      expect(ms).toBeGreaterThan(8000);
+      expect(ms).toBeLessThanOrEqual(10_000);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '2 seconds' WHERE id = $1`, [later]);
+      expect(await sut.claimableDueInMs(CAP, 1000)).toBeLessThan(-1900);
+    });
+
+    it('reads the metrics’ backlog: every due task counted (up to the cap), the lag only of tasks a claim could take now', async () => {
+      expect(await sut.readyQueueStats(1000, CAP)).toEqual({ ready: 0, oldestAgeSeconds: 0 });
+      await enqueueIn('ws_full', 10);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '1 hour' WHERE workspace_id = 'ws_full'`);
+      await fair(WORKER, 10);
+      // ws_full runs 5 and holds 5 due tasks back: they count as due, but nobody is behind on them.
+      expect(await sut.readyQueueStats(1000, CAP)).toEqual({ ready: 5, oldestAgeSeconds: 0 });
+      expect(await sut.readyQueueStats(3, CAP)).toEqual({ ready: 3, oldestAgeSeconds: 0 });
+      // Without fair claims (no cap) they are the lag.
+      expect((await sut.readyQueueStats(1000, null)).oldestAgeSeconds).toBeGreaterThan(3500);
+      const [waiting] = await enqueueIn('ws_other', 1);
+      await dataSource.query(`UPDATE cleanup_tasks SET run_at = now() - interval '30 seconds' WHERE id = $1`, [waiting]);
+      const stats = await sut.readyQueueStats(1000, CAP);
+      expect(stats.ready).toBe(6);
+      expect(stats.oldestAgeSeconds).toBeGreaterThanOrEqual(30);
+      expect(stats.oldestAgeSeconds).toBeLessThan(60);
+    });
+
+    it('hands back tasks claimed ahead exactly as they were before the claim', async () => {
+      const [id] = await enqueueIn('ws_a', 1);
+      const before = await task(id);
+      await fair(WORKER, 1);
+      expect(await sut.returnUnstartedTasks(OTHER, [id])).toEqual([]);
+      expect(await sut.returnUnstartedTasks(WORKER, [id])).toEqual([id]);
+      expect(await task(id)).toMatchObject({ status: 'pending', locked_by: null, locked_until: null, attempts: 0, attempts_base: 0, run_at: before.run_at });
+    });
+  });
+
+  describe('plans that hold whatever the statistics say', () => {
+    it('reaches pending and running tasks through the queue’s own indexes even when the table was analyzed with none pending', async () => {
+      await dataSource.query(
+        `INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id, status, attempts, completed_at)
+         SELECT 'ct_' || lpad(i::text, 26, '0'), 'ws_' || (i % 100), 'delete_element', 'r' || i, 'completed', 1, now() FROM generate_series(1, 20000) AS i`,
+      );
+      await dataSource.query('ANALYZE cleanup_tasks');
+      // A backlog arrives after the statistics were taken: they say nothing is pending or running.
+      await dataSource.query(
+        `INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id, status, locked_by, locked_until, attempts)
+         SELECT 'ct_' || lpad((100000 + i)::text, 26, '0'), 'ws_backlog_' || (i % 10), 'delete_element', 'b' || i,
+                CASE WHEN i % 10 = 0 THEN 'in_progress' ELSE 'pending' END, CASE WHEN i % 10 = 0 THEN 'w' END, CASE WHEN i % 10 = 0 THEN now() END, 1
+           FROM generate_series(1, 5000) AS i`,
+      );
+      const plan = async (sql: string) => ((await dataSource.query(`EXPLAIN ${sql}`)) as { 'QUERY PLAN': string }[]).map((row) => row['QUERY PLAN']).join('\n');
+
+      const nextWorkspace = await plan(`SELECT workspace_id, run_at FROM cleanup_tasks WHERE ${PENDING_BY_WORKSPACE} AND workspace_id > 'ws_backlog_3' ORDER BY workspace_id, run_at LIMIT 1`);
+      expect(nextWorkspace).toContain('Index Only Scan using cleanup_tasks_workspace_due_idx');
+      expect(nextWorkspace).not.toContain('Sort');
+      const dueOfOne = await plan(
+        `SELECT id FROM cleanup_tasks WHERE workspace_id = 'ws_backlog_3' AND ${PENDING_BY_WORKSPACE} AND run_at <= now() ORDER BY run_at LIMIT 5 FOR UPDATE SKIP LOCKED`,
+      );
+      expect(dueOfOne).toMatch(/Index Scan using cleanup_tasks_workspace_due_idx[^\n]*\n\s+Index Cond: \(\(workspace_id = /);
+      const oldestFirst = await plan(`SELECT id FROM cleanup_tasks WHERE ${PENDING_BY_RUN_AT} AND run_at <= now() ORDER BY run_at LIMIT 20 FOR UPDATE SKIP LOCKED`);
+      expect(oldestFirst).toContain('Index Scan using cleanup_tasks_due_idx');
+      expect(oldestFirst).not.toContain('Sort');
+      const running = await plan(`SELECT count(*) FROM (SELECT 1 FROM cleanup_tasks WHERE workspace_id = 'ws_backlog_3' AND ${RUNNING} LIMIT 5) AS r`);
+      expect(running).toMatch(/Index Only Scan using cleanup_tasks_running_idx[^\n]*\n\s+Index Cond: \(workspace_id = /);
     });
   });
 

@@ -48,6 +48,58 @@ export interface ReadyQueueStats {
   oldestAgeSeconds: number;
 }
 
+/** What a fair claim takes and where it starts (TaskQueueRepository.claimDueTasksFairly). */
+export interface FairClaimOptions {
+  /** Most tasks to claim. */
+  limit: number;
+  leaseMs: number;
+  /** Most running tasks per workspace, across all processes (SCHEDULER_WORKSPACE_CONCURRENCY). */
+  cap: number;
+  /** The walk starts after this workspace_id ('' : from the first). */
+  cursor: string;
+  /** Most workspaces the walk visits in one statement. */
+  maxVisits: number;
+}
+
+export interface FairClaimResult {
+  tasks: ClaimedTask[];
+  /** The last workspace the walk visited (null: none after the cursor has pending tasks). */
+  lastVisited: string | null;
+  /** The walk went past the last workspace with pending tasks. */
+  reachedEnd: boolean;
+  /** A workspace was skipped because another claim held its claim lock. */
+  contended: boolean;
+}
+
+interface FairClaimSummaryRow {
+  last_visited: string | null;
+  visits: number;
+  gathered: number;
+  contended: boolean;
+}
+
+/**
+ * The queue's conditions, each the predicate of one partial index
+ * (migration FairClaims1764970000000), so that its statements can use that
+ * index and no other: PostgreSQL costs indexes by its statistics, and a
+ * queue with a long history is usually analyzed while almost nothing is
+ * pending or running. Then a scan of every pending task looked as cheap as
+ * the intended range, and it was chosen — the list's `(status, created_at,
+ * id)` for `status = 'pending'`, or the other pending index — so that the
+ * walk over workspaces read every pending task at each step once a backlog
+ * arrived (until ANALYZE ran again; docs/benchmarks.md "Plans that hold").
+ * So the status test is written as `NOT IN` the other statuses, which no
+ * B-tree can use as a search key and which proves no list index's predicate,
+ * and the two pending indexes differ by an always-true condition that only
+ * their own statements repeat.
+ */
+/** cleanup_tasks_due_idx (run_at): pending tasks oldest first across workspaces. */
+export const PENDING_BY_RUN_AT = `status NOT IN ('in_progress', 'completed', 'failed') AND attempts_base >= 0`;
+/** cleanup_tasks_workspace_due_idx (workspace_id, run_at): one workspace's pending tasks, or the next workspace that has some. */
+export const PENDING_BY_WORKSPACE = `status NOT IN ('in_progress', 'completed', 'failed') AND attempts >= 0`;
+/** cleanup_tasks_running_idx (workspace_id, locked_until): leased tasks (in progress, not waiting for children). */
+export const RUNNING = `status NOT IN ('pending', 'completed', 'failed') AND NOT awaiting_children`;
+
 const RETURNING_CLAIMED = `t.id, t.parent_id, t.workspace_id, t.source_event_id, t.resource_type, t.resource_id, t.metadata, t.attempts, t.attempts_base, t.run_at, t.trace_parent`;
 
 /**
@@ -75,34 +127,126 @@ export class TaskQueueRepository {
   }
 
   /**
-   * Claims up to `limit` due tasks as leases of `workerId`, in run_at order.
+   * Claims up to `limit` due tasks as leases of `workerId`, in run_at order
+   * (SCHEDULER_FAIR_CLAIMS=false; the fair claim is claimDueTasksFairly).
    *
-   * One statement (the graphile-worker / pg-boss shape): the CTE picks due rows
-   * with FOR UPDATE SKIP LOCKED, so concurrent claimers neither wait on nor
+   * One statement (the graphile-worker / pg-boss shape): the subquery picks due
+   * rows with FOR UPDATE SKIP LOCKED, so concurrent claimers neither wait on nor
    * double-claim a row, walking cleanup_tasks_due_idx (run_at WHERE pending);
    * the UPDATE turns them into leases in the same round trip. `attempts`
    * counts the execution as started here, so a crash mid-handler still counts.
+   * The ids go to the UPDATE as an array, not a join: the prepared statement's
+   * generic plan then reads them by primary key whatever `limit` is, where a
+   * join planned for an unknown LIMIT hashes a scan of the whole table (and
+   * PostgreSQL, seeing that, planned the statement afresh on every call).
    */
   async claimDueTasks(workerId: string, limit: number, leaseMs: number): Promise<ClaimedTask[]> {
     const { rows } = await this.db.query<ClaimRow>({
       name: 'cleanup_tasks_claim_due',
       text: `
-        WITH due AS (
-          SELECT id FROM cleanup_tasks
-           WHERE status = 'pending' AND run_at <= now()
-           ORDER BY run_at
-           LIMIT $2
-           FOR UPDATE SKIP LOCKED
-        )
         UPDATE cleanup_tasks AS t
            SET status = 'in_progress', locked_by = $1, locked_until = now() + $3 * interval '1 millisecond',
                attempts = t.attempts + 1, updated_at = now()
-          FROM due
-         WHERE t.id = due.id
+         WHERE t.id = ANY (ARRAY(
+                 SELECT id FROM cleanup_tasks
+                  WHERE ${PENDING_BY_RUN_AT} AND run_at <= now()
+                  ORDER BY run_at
+                  LIMIT $2
+                  FOR UPDATE SKIP LOCKED))
         RETURNING ${RETURNING_CLAIMED}`,
       values: [workerId, limit, leaseMs],
     });
     return rows.map(toClaimedTask);
+  }
+
+  /**
+   * Claims up to `limit` due tasks as leases of `workerId`, fairly across
+   * workspaces, never letting a workspace hold more than `cap` running tasks
+   * (leased and not awaiting children) across all processes. One statement:
+   *
+   * 1. `walk` visits the workspaces that have pending tasks in workspace_id
+   *    order, starting after `cursor` (where this process's previous claim
+   *    stopped: round-robin), each in one descent of
+   *    cleanup_tasks_workspace_due_idx (the first entry past the previous
+   *    workspace is the next workspace and its oldest pending task), so a
+   *    workspace with 100,000 queued tasks costs what one with 1 costs. For a
+   *    workspace whose oldest task is due, cleanup_tasks_free_slots takes the
+   *    workspace's claim lock and counts its running tasks (migration
+   *    FairClaims1764970000000 explains why that is safe across processes);
+   *    then up to that many of its due tasks are locked, oldest first, FOR
+   *    UPDATE SKIP LOCKED (one that another process claimed since this
+   *    statement's snapshot fails the re-check on its newest version and the
+   *    next is taken). `slots` is a subquery of its own: PostgreSQL never
+   *    flattens one whose output calls a volatile function, so the function
+   *    runs once per workspace. The walk stops when it holds `limit` tasks,
+   *    after `maxVisits` workspaces, or at the last workspace.
+   * 2. `picked` interleaves them: every workspace's first task, then every
+   *    second one…, up to `limit` (the few locked beyond it stay pending and
+   *    are let go at commit).
+   * 3. `claimed` turns them into leases, as claimDueTasks does.
+   *
+   * Every row carries the walk's summary (a row without a task when nothing
+   * was claimed): where it stopped, whether it reached the last workspace,
+   * and whether a workspace was skipped because another claim held its lock.
+   */
+  async claimDueTasksFairly(workerId: string, options: FairClaimOptions): Promise<FairClaimResult> {
+    const { limit, leaseMs, cap, cursor, maxVisits } = options;
+    const { rows } = await this.db.query<ClaimRow & FairClaimSummaryRow>({
+      name: 'cleanup_tasks_claim_due_fairly',
+      text: `
+        WITH RECURSIVE walk (workspace_id, free, visit, gathered, ids) AS (
+          SELECT $5::text COLLATE "C", 0, 0, 0, '{}'::text[] COLLATE "C"
+          UNION ALL
+          SELECT head.workspace_id, slots.free, walk.visit + 1, walk.gathered + cardinality(walk.ids), due.ids
+            FROM walk
+           CROSS JOIN LATERAL (
+             SELECT workspace_id, run_at FROM cleanup_tasks
+              WHERE ${PENDING_BY_WORKSPACE} AND workspace_id > walk.workspace_id
+              ORDER BY workspace_id, run_at
+              LIMIT 1
+           ) AS head
+           CROSS JOIN LATERAL (
+             SELECT CASE WHEN head.run_at <= now() THEN cleanup_tasks_free_slots(head.workspace_id, $4) ELSE 0 END AS free
+           ) AS slots
+           CROSS JOIN LATERAL (
+             SELECT ARRAY(SELECT id FROM cleanup_tasks
+                           WHERE workspace_id = head.workspace_id AND ${PENDING_BY_WORKSPACE} AND run_at <= now()
+                           ORDER BY run_at
+                           LIMIT least(greatest(slots.free, 0), $2)
+                           FOR UPDATE SKIP LOCKED) AS ids
+           ) AS due
+           WHERE walk.visit < $6 AND walk.gathered + cardinality(walk.ids) < $2
+        ),
+        picked AS (
+          SELECT task.id FROM walk CROSS JOIN LATERAL unnest(walk.ids) WITH ORDINALITY AS task(id, rank)
+           ORDER BY task.rank, walk.visit
+           LIMIT $2
+        ),
+        claimed AS (
+          UPDATE cleanup_tasks AS t
+             SET status = 'in_progress', locked_by = $1, locked_until = now() + $3 * interval '1 millisecond',
+                 attempts = t.attempts + 1, updated_at = now()
+           WHERE t.id = ANY (ARRAY(SELECT id FROM picked))
+          RETURNING ${RETURNING_CLAIMED}
+        ),
+        summary AS (
+          SELECT (array_agg(workspace_id ORDER BY visit DESC))[1] AS last_visited,
+                 coalesce(max(visit), 0)::int AS visits,
+                 coalesce(sum(cardinality(ids)), 0)::int AS gathered,
+                 coalesce(bool_or(free < 0), false) AS contended
+            FROM walk
+           WHERE visit > 0
+        )
+        SELECT summary.*, t.* FROM summary LEFT JOIN claimed AS t ON true`,
+      values: [workerId, limit, leaseMs, cap, cursor, maxVisits],
+    });
+    const summary = rows[0];
+    return {
+      tasks: rows.filter((row) => row.id !== null).map(toClaimedTask),
+      lastVisited: summary.last_visited,
+      reachedEnd: summary.visits < maxVisits && summary.gathered < limit,
+      contended: summary.contended,
+    };
   }
 
   /**
@@ -114,26 +258,85 @@ export class TaskQueueRepository {
   async nextDueInMs(): Promise<number | null> {
     const { rows } = await this.db.query<{ ms: number | null }>({
       name: 'cleanup_tasks_next_due',
-      text: `SELECT (EXTRACT(EPOCH FROM (min(run_at) - now())) * 1000)::float8 AS ms FROM cleanup_tasks WHERE status = 'pending'`,
+      text: `SELECT (EXTRACT(EPOCH FROM (min(run_at) - now())) * 1000)::float8 AS ms FROM cleanup_tasks WHERE ${PENDING_BY_RUN_AT}`,
     });
     const ms = rows[0]?.ms;
     return ms === null || ms === undefined ? null : Math.max(0, ms);
   }
 
   /**
-   * The backlog of due tasks (metrics, at most every few seconds), in one
-   * snapshot. Both parts walk cleanup_tasks_due_idx (run_at WHERE pending)
-   * from its start over due entries only: the count stops at `cap` entries
-   * (LIMIT inside the count), however large the backlog; min(run_at) reads
-   * the first entry. Neither grows with the table.
+   * Milliseconds until the earliest pending task that a fair claim could
+   * take becomes due: negative when it is overdue (minus its wait: the lag),
+   * null when every workspace with pending tasks is at its cap (or none has
+   * any). A workspace at its cap (`cap` running tasks; null: no cap) is
+   * left out: its tasks wait for its own running ones, not for a worker.
+   *
+   * Cheap and bounded: `capped` reads cleanup_tasks_running_idx (as many
+   * entries as tasks are running); the oldest pending task overall is one
+   * entry of cleanup_tasks_due_idx, and when its workspace is not capped it
+   * is the answer. Only otherwise are the workspaces' oldest tasks visited,
+   * one descent of cleanup_tasks_workspace_due_idx each, at most
+   * `maxWorkspaces` of them (in workspace_id order; 3 ms for 700 on 1M
+   * tasks, docs/benchmarks.md).
+   *
+   * The metrics' lag gauge is `max(0, -result) / 1000` seconds (0 when null),
+   * with `cap` = SCHEDULER_WORKSPACE_CONCURRENCY, or null with fair claims
+   * off (readyQueueStats).
    */
-  async readyQueueStats(cap: number, db: Queryable = this.db): Promise<ReadyQueueStats> {
-    const { rows } = await db.query<{ ready: number; oldest_age_seconds: number }>(
-      `SELECT (SELECT count(*) FROM (SELECT 1 FROM cleanup_tasks WHERE status = 'pending' AND run_at <= now() LIMIT $1) AS due)::int AS ready,
-              coalesce(EXTRACT(EPOCH FROM now() - (SELECT min(run_at) FROM cleanup_tasks WHERE status = 'pending' AND run_at <= now())), 0)::float8 AS oldest_age_seconds`,
-      [cap],
+  async claimableDueInMs(cap: number | null, maxWorkspaces = 10_000, db: Queryable = this.db): Promise<number | null> {
+    const { rows } = await db.query<{ ms: number | null }>({
+      name: 'cleanup_tasks_claimable_due',
+      text: `
+        WITH capped AS MATERIALIZED (
+          SELECT workspace_id FROM cleanup_tasks
+           WHERE ${RUNNING} AND $1::int IS NOT NULL
+           GROUP BY workspace_id
+          HAVING count(*) >= $1::int
+        ),
+        oldest AS (
+          SELECT workspace_id, run_at FROM cleanup_tasks WHERE ${PENDING_BY_RUN_AT} ORDER BY run_at LIMIT 1
+        )
+        SELECT (EXTRACT(EPOCH FROM (
+                 CASE WHEN NOT EXISTS (SELECT 1 FROM capped WHERE capped.workspace_id = oldest.workspace_id) THEN oldest.run_at
+                 ELSE (
+                   WITH RECURSIVE heads (workspace_id, run_at, visit) AS (
+                     SELECT ''::text COLLATE "C", NULL::timestamptz, 0
+                     UNION ALL
+                     SELECT head.workspace_id, head.run_at, heads.visit + 1
+                       FROM heads
+                      CROSS JOIN LATERAL (
+                        SELECT workspace_id, run_at FROM cleanup_tasks
+                         WHERE ${PENDING_BY_WORKSPACE} AND workspace_id > heads.workspace_id
+                         ORDER BY workspace_id, run_at
+                         LIMIT 1
+                      ) AS head
+                      WHERE heads.visit < $2
+                   )
+                   SELECT min(run_at) FROM heads WHERE visit > 0 AND workspace_id NOT IN (SELECT workspace_id FROM capped)
+                 ) END - now())) * 1000)::float8 AS ms
+          FROM oldest`,
+      values: [cap, maxWorkspaces],
+    });
+    const ms = rows[0]?.ms;
+    return ms === null || ms === undefined ? null : ms;
+  }
+
+  /**
+   * The backlog of due tasks (metrics, at most every few seconds). The count
+   * walks cleanup_tasks_due_idx (run_at WHERE pending) from its start over
+   * due entries only and stops at `readyCap` (LIMIT inside the count),
+   * however large the backlog. The lag is that of the earliest-due task a
+   * claim could take now (claimableDueInMs with `workspaceCap`; null: fair
+   * claims off, no cap), so that a workspace waiting on its own cap does not
+   * read as a queue falling behind. Neither grows with the table.
+   */
+  async readyQueueStats(readyCap: number, workspaceCap: number | null, db: Queryable = this.db): Promise<ReadyQueueStats> {
+    const { rows } = await db.query<{ ready: number }>(
+      `SELECT count(*)::int AS ready FROM (SELECT 1 FROM cleanup_tasks WHERE ${PENDING_BY_RUN_AT} AND run_at <= now() LIMIT $1) AS due`,
+      [readyCap],
     );
-    return { ready: rows[0].ready, oldestAgeSeconds: Math.max(0, rows[0].oldest_age_seconds) };
+    const dueInMs = await this.claimableDueInMs(workspaceCap, undefined, db);
+    return { ready: rows[0].ready, oldestAgeSeconds: dueInMs === null ? 0 : Math.max(0, -dueInMs) / 1000 };
   }
 
   /**
@@ -144,7 +347,11 @@ export class TaskQueueRepository {
    *
    * The NOT EXISTS reads a snapshot from the start of the statement and can
    * only err towards "unfinished" (a child completed meanwhile): completed is
-   * final for a child, and no new child appears while we hold the lease.
+   * final for a child, and no new child appears while we hold the lease. Its
+   * `OFFSET 0` keeps it a subquery run per task, which looks up that task's
+   * children in cleanup_tasks_unfinished_children_idx: flattened into an
+   * anti-join, it was planned (with statistics that say nothing is open) as
+   * a scan of every open child in the table for each task completed.
    */
   async completeTasks(workerId: string, ids: readonly string[], db: Queryable = this.db): Promise<TaskRef[]> {
     const { rows } = await db.query<{ id: string; parent_id: string | null }>({
@@ -153,7 +360,7 @@ export class TaskQueueRepository {
         UPDATE cleanup_tasks AS t
            SET status = 'completed', completed_at = now(), locked_by = NULL, locked_until = NULL, updated_at = now()
          WHERE t.id = ANY($2) AND t.locked_by = $1 AND t.status = 'in_progress'
-           AND NOT EXISTS (SELECT 1 FROM cleanup_tasks AS c WHERE c.parent_id = t.id AND c.status <> 'completed')
+           AND NOT EXISTS (SELECT 1 FROM cleanup_tasks AS c WHERE c.parent_id = t.id AND c.status <> 'completed' OFFSET 0)
         RETURNING t.id, t.parent_id`,
       values: [workerId, ids],
     });
@@ -377,19 +584,34 @@ export class TaskQueueRepository {
   }
 
   /**
+   * Hands back tasks this worker claimed ahead and never started (shutdown):
+   * exactly as before the claim, run_at and attempts included, so they keep
+   * their place in the queue and the attempt that never began is not counted.
+   */
+  async returnUnstartedTasks(workerId: string, ids: readonly string[]): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `UPDATE cleanup_tasks
+          SET status = 'pending', locked_by = NULL, locked_until = NULL, attempts = attempts - 1, updated_at = now()
+        WHERE id = ANY($2) AND locked_by = $1 AND status = 'in_progress'
+       RETURNING id`,
+      [workerId, ids],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
    * After a database outage: hands back, as releaseLeases does, the tasks
    * this worker leases but is not running (`running`). A claim whose answer
    * was lost with the connection leased tasks this worker never heard of;
-   * without this they would wait for their lease to expire. Reads the
-   * in-progress entries of cleanup_tasks_lease_idx (the running tasks of all
-   * workers: few).
+   * without this they would wait for their lease to expire. Reads
+   * cleanup_tasks_running_idx (the running tasks of all workers: few).
    */
   async releaseStrayLeases(workerId: string, running: readonly string[]): Promise<string[]> {
     const { rows } = await this.db.query<{ id: string }>(
       `UPDATE cleanup_tasks
           SET status = 'pending', run_at = now(), locked_by = NULL, locked_until = NULL,
               attempts_base = LEAST(attempts_base + 1, attempts), updated_at = now()
-        WHERE locked_by = $1 AND status = 'in_progress' AND NOT awaiting_children AND locked_until IS NOT NULL
+        WHERE locked_by = $1 AND ${RUNNING} AND locked_until IS NOT NULL
           AND NOT (id = ANY($2))
        RETURNING id`,
       [workerId, running],
@@ -397,11 +619,15 @@ export class TaskQueueRepository {
     return rows.map((row) => row.id);
   }
 
-  /** Running tasks whose lease expired (the worker died or stalled), oldest first; cleanup_tasks_lease_idx. */
+  /**
+   * Running tasks whose lease expired (the worker died or stalled), oldest
+   * first: cleanup_tasks_running_idx holds only running tasks (as many as
+   * the processes' slots), read whole and sorted.
+   */
   async findExpiredLeases(limit: number): Promise<string[]> {
     const { rows } = await this.db.query<{ id: string }>(
       `SELECT id FROM cleanup_tasks
-        WHERE status = 'in_progress' AND NOT awaiting_children AND locked_until < now()
+        WHERE ${RUNNING} AND locked_until < now()
         ORDER BY locked_until
         LIMIT $1`,
       [limit],

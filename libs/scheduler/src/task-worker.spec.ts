@@ -8,6 +8,7 @@ import type { HandlerRegistry } from './handler-registry';
 import { MetricsRegistry } from '@app/observability/metrics/metrics-registry';
 import { SchedulerSettings } from './scheduler-settings';
 import { SchedulerTelemetry } from './scheduler.telemetry';
+import { TaskClaimer } from './task-claimer';
 import type { TaskQueueRepository, TaskRef } from './task-queue.repository';
 import type { SettleOutcome, TaskSettlement } from './task-settlement';
 import { LeaseUnconfirmedError, TaskWorker } from './task-worker';
@@ -33,8 +34,8 @@ const claimed = (id: string): ClaimedTask => ({
  * queue call then fails as a refused connection would, and the process's
  * availability says so. Records the calls that matter.
  */
-function setup(handle: (task: ClaimedTask, context: TaskContext) => Promise<void>, { leaseMs = 60_000 } = {}) {
-  const state = { down: false, due: [] as ClaimedTask[], released: [] as string[], strayReleased: [] as string[][], retried: [] as string[], completed: [] as string[] };
+function setup(handle: (task: ClaimedTask, context: TaskContext) => Promise<void>, { leaseMs = 60_000, concurrency = 4, prefetch = 0 } = {}) {
+  const state = { down: false, due: [] as ClaimedTask[], released: [] as string[], strayReleased: [] as string[][], retried: [] as string[], completed: [] as string[], returned: [] as string[] };
   const whenUp = async <T>(work: () => T): Promise<T> => {
     if (state.down) throw refused();
     return work();
@@ -47,6 +48,7 @@ function setup(handle: (task: ClaimedTask, context: TaskContext) => Promise<void
     scheduleRetry: (_worker: string, id: string) => whenUp(() => (state.retried.push(id), true)),
     extendLeases: (_worker: string, ids: readonly string[]) => whenUp(() => [...ids]),
     findHeldLeases: (_worker: string, ids: readonly string[]) => whenUp(() => [...ids]),
+    returnUnstartedTasks: (_worker: string, ids: readonly string[]) => whenUp(() => (state.returned.push(...ids), [...ids])),
   } as unknown as TaskQueueRepository;
   const settlement = {
     completeMany: (_worker: string, tasks: readonly TaskRef[]) =>
@@ -62,8 +64,10 @@ function setup(handle: (task: ClaimedTask, context: TaskContext) => Promise<void
     return !state.down;
   } } } as unknown as SqlExecutor;
   const settings = Object.assign(new SchedulerSettings(), {
-    concurrency: 4,
+    concurrency,
     batchSize: 4,
+    prefetch,
+    fairClaims: false,
     leaseMs,
     heartbeatIntervalMs: Math.max(20, Math.floor(leaseMs / 3)),
     maxAttempts: 5,
@@ -72,7 +76,7 @@ function setup(handle: (task: ClaimedTask, context: TaskContext) => Promise<void
     shutdownTimeoutMs: 200,
   });
   const metrics = new MetricsRegistry();
-  const sut = new TaskWorker(settings, queue, settlement, handlers, listener, new SchedulerTelemetry(metrics), db);
+  const sut = new TaskWorker(settings, queue, settlement, handlers, listener, new TaskClaimer(settings, queue), new SchedulerTelemetry(metrics), db);
   workers.push(sut);
   /** cleanup_task_attempts_total by outcome (only those counted). */
   const attempts = async () =>
@@ -190,5 +194,54 @@ describe('TaskWorker through a database outage', () => {
     expect(state.strayReleased[0]).toEqual(['ct_e']);
     finish();
     await until('the completion', () => state.completed.length > 0);
+  });
+
+  it('does not start a task claimed ahead whose lease went unconfirmed for half a lease: it is released with the cut-off attempt once the database is back', async () => {
+    const started: string[] = [];
+    const { sut, state } = setup(
+      (task, { signal }) => {
+        started.push(task.id);
+        // The first task returns at once (the worker learns its handlers are short and claims ahead); the second holds its slot.
+        if (task.id === 'ct_p1') return Promise.resolve();
+        return new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      },
+      { leaseMs: 300, concurrency: 1, prefetch: 3 },
+    );
+    state.due.push(claimed('ct_p1'));
+    await sut.start();
+    await until('the first task to complete', () => state.completed.includes('ct_p1'));
+    state.due.push(...['ct_p2', 'ct_p3', 'ct_p4', 'ct_p5'].map(claimed));
+    sut.nudge();
+    await until('the second task to start', () => started.includes('ct_p2'));
+    // ct_p3..5 were claimed with it: they wait ahead, leased, while ct_p2 holds the only slot.
+    expect(state.due).toEqual([]);
+    state.down = true;
+    await until('the cut-off attempt and those ahead to be set aside', () => (sut as unknown as { cutOff: Map<string, unknown> }).cutOff.size === 4, 2000);
+    await sleep(100);
+    expect(started).toEqual(['ct_p1', 'ct_p2']);
+    state.down = false;
+    await until('the release', () => state.released.length === 4);
+    expect([...state.released].sort()).toEqual(['ct_p2', 'ct_p3', 'ct_p4', 'ct_p5']);
+    expect(started).toEqual(['ct_p1', 'ct_p2']);
+  });
+
+  it('hands back the tasks it claimed ahead and never started when it stops', async () => {
+    let finish!: () => void;
+    const { sut, state } = setup(
+      (task) => (task.id === 'ct_q1' ? Promise.resolve() : new Promise<void>((resolve) => (finish = resolve))),
+      { concurrency: 1, prefetch: 3 },
+    );
+    state.due.push(claimed('ct_q1'));
+    await sut.start();
+    await until('the first task to complete', () => state.completed.includes('ct_q1'));
+    state.due.push(...['ct_q2', 'ct_q3', 'ct_q4'].map(claimed));
+    sut.nudge();
+    await until('the second task to start', () => finish !== undefined);
+    const stopped = sut.stop();
+    await until('the hand-back', () => state.returned.length > 0);
+    expect(state.returned).toEqual(['ct_q3', 'ct_q4']);
+    finish();
+    await stopped;
+    expect(state.completed).toEqual(['ct_q1', 'ct_q2']);
   });
 });

@@ -1,14 +1,17 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { asDatabaseUnavailable, isDatabaseUnavailable } from '@app/common';
 import { SqlExecutor } from '@app/database/sql-executor';
 import { backoffDelayMs } from './backoff';
 import { type ClaimedTask, type HandlerResult, PermanentTaskError } from './cleanup-handler';
 import { DueTaskListener } from './due-task.listener';
 import { HandlerRegistry } from './handler-registry';
+import { PrefetchQueue } from './prefetch-queue';
 import { SchedulerSettings } from './scheduler-settings';
 import { type AttemptOutcome, type AttemptTelemetry, SchedulerTelemetry } from './scheduler.telemetry';
+import { TaskClaimer } from './task-claimer';
 import { TaskQueueRepository, type TaskRef } from './task-queue.repository';
 import { type SettleOutcome, TaskSettlement, truncate } from './task-settlement';
 
@@ -39,6 +42,12 @@ interface PendingCompletion {
 
 /** Shortest sleep after a claim came back short while rows looked due (claimed by a peer a moment ago). */
 const MIN_SLEEP_MS = 5;
+/**
+ * Completion statements in flight at once: while one commits, the next batch
+ * is already on its way (and their commits can share a WAL flush), so
+ * recording outcomes keeps up with claims that take a batch at a time.
+ */
+const COMPLETION_FLUSHES = 2;
 
 export class LeaseLostError extends Error {
   constructor(taskId: string) {
@@ -67,14 +76,16 @@ export class WorkerShutdownError extends Error {
 }
 
 /**
- * One scheduler process's worker: claims due tasks in batches up to its free
- * slots (bounded concurrency), runs their handlers, records outcomes, renews
- * leases, and on shutdown stops claiming, lets handlers finish until the
+ * One scheduler process's worker: claims due tasks in batches for its free
+ * slots and a few ahead (PrefetchQueue; fairly across workspaces unless
+ * configured otherwise: TaskClaimer), runs their handlers (bounded
+ * concurrency), records outcomes, renews leases, and on shutdown stops
+ * claiming, hands back what it claimed ahead, lets handlers finish until the
  * timeout, then releases what is left.
  *
  * A slot is free again as soon as its handler returns; recording the outcome
- * (batched) overlaps with the next claim. At most `concurrency` outcomes wait
- * to be recorded at once (backpressure when the database is slow); their
+ * (batched) overlaps with the next claim. At most 2 × `concurrency` outcomes
+ * wait to be recorded at once (backpressure when the database is slow); their
  * leases stay held and renewed until they are.
  *
  * Through a database outage (README: "Through a database outage"): claiming
@@ -102,7 +113,10 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   private heartbeatTimer?: NodeJS.Timeout;
   private heartbeatBusy = false;
   private completions: PendingCompletion[] = [];
-  private flushing = false;
+  /** Completion statements running (at most COMPLETION_FLUSHES). */
+  private flushing = 0;
+  /** Claimed ahead, not started (not in inFlight until they start). */
+  private readonly prefetched: PrefetchQueue;
   /** Attempts cut off by an outage, by task id: each resolves its task's `done` once its lease is released (or given up at shutdown). */
   private readonly cutOff = new Map<string, () => void>();
   /** Claiming failed because the database was unreachable; cleared (with stray leases released) once it answers again. */
@@ -114,9 +128,12 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly settlement: TaskSettlement,
     private readonly handlers: HandlerRegistry,
     private readonly listener: DueTaskListener,
+    private readonly claimer: TaskClaimer,
     private readonly telemetry: SchedulerTelemetry,
     private readonly db: SqlExecutor,
-  ) {}
+  ) {
+    this.prefetched = new PrefetchQueue(settings.prefetch, settings.concurrency);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.start();
@@ -132,8 +149,11 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
     this.heartbeatTimer = setInterval(() => this.heartbeatTick(), this.settings.heartbeatIntervalMs);
     await this.listener.start(() => this.nudge());
     this.nudge();
-    const { concurrency, batchSize, leaseMs, maxAttempts } = this.settings;
-    this.logger.log(`worker ${this.id} started: concurrency ${concurrency}, batch ${batchSize}, lease ${leaseMs} ms, max attempts ${maxAttempts}`);
+    const { concurrency, batchSize, prefetch, leaseMs, maxAttempts, fairClaims, workspaceConcurrency } = this.settings;
+    this.logger.log(
+      `worker ${this.id} started: concurrency ${concurrency}, batch ${batchSize}, prefetch up to ${prefetch}, lease ${leaseMs} ms, max attempts ${maxAttempts}, ` +
+        (fairClaims ? `fair claims (at most ${workspaceConcurrency} running per workspace)` : 'oldest-first claims'),
+    );
   }
 
   /**
@@ -150,6 +170,7 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
     clearTimeout(this.wakeTimer);
     await this.listener.stop();
     await this.claimLoop;
+    await this.returnPrefetched();
     // One try for attempts an outage cut off; if the database is still down, their leases expire.
     await this.releaseCutOff().catch((error: unknown) =>
       this.logger.error(`could not release ${this.cutOff.size} task(s) cut off by the outage; their leases expire in ${this.settings.leaseMs} ms: ${describe(error)}`),
@@ -205,17 +226,20 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
         this.claimRequested = false;
         if (this.cutOff.size > 0) await this.releaseCutOff();
         if (this.outage) await this.recoverFromOutage();
-        const { concurrency } = this.settings;
-        const free = Math.min(concurrency - this.handlersRunning, 2 * concurrency - this.inFlight.size);
-        if (free <= 0) return; // every finishing handler and every recorded outcome nudges
-        const limit = Math.min(free, this.settings.batchSize);
+        const limit = this.claimLimit();
+        if (limit <= 0) return; // every finishing handler and every recorded outcome nudges
         const claimedAt = Date.now();
-        const tasks = await this.queue.claimDueTasks(this.id, limit, this.settings.leaseMs);
-        for (const task of tasks) this.run(task, claimedAt);
+        const { tasks, contended } = await this.claimer.claim(this.id, limit);
+        this.prefetched.push(tasks, claimedAt);
+        this.startPrefetched();
         if (this.state !== 'running') return;
         if (tasks.length === limit || this.claimRequested) continue;
-        const nextDueMs = await this.queue.nextDueInMs();
-        sleepMs = nextDueMs === null ? this.settings.pollIntervalMs : Math.min(this.settings.pollIntervalMs, Math.max(MIN_SLEEP_MS, nextDueMs));
+        if (contended) {
+          sleepMs = MIN_SLEEP_MS;
+          return;
+        }
+        const nextMs = await this.claimer.nextClaimableInMs();
+        sleepMs = nextMs === null ? this.settings.pollIntervalMs : Math.min(this.settings.pollIntervalMs, Math.max(MIN_SLEEP_MS, nextMs));
         return;
       }
     } catch (error) {
@@ -240,19 +264,70 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /**
+   * How many tasks to claim now: the free slots plus the prefetch depth,
+   * less what waits already, at most SCHEDULER_BATCH_SIZE. At most
+   * 3 × concurrency tasks are in flight (running or having their outcome
+   * recorded; backpressure when the database is slow) besides those claimed
+   * ahead. While every slot is busy, the queue ahead is refilled only once it
+   * is half empty, so that refills come in batches rather than one task a claim.
+   */
+  private claimLimit(): number {
+    const { concurrency, batchSize } = this.settings;
+    const slotsFree = concurrency - this.handlersRunning;
+    const depth = this.prefetched.depth();
+    if (slotsFree <= 0 && this.prefetched.size * 2 > depth) return 0;
+    const wanted = slotsFree + depth - this.prefetched.size;
+    return Math.min(batchSize, wanted, 3 * concurrency - this.inFlight.size + depth - this.prefetched.size);
+  }
+
+  /** Starts claimed tasks while slots are free. */
+  private startPrefetched(): void {
+    this.cutOffUnconfirmedAhead();
+    while (this.state === 'running' && this.handlersRunning < this.settings.concurrency) {
+      const waiting = this.prefetched.shift();
+      if (!waiting) return;
+      this.run(waiting.task, waiting.leaseConfirmedAt);
+    }
+  }
+
+  /**
+   * Tasks claimed ahead whose leases went unconfirmed for half a lease (the
+   * database is unreachable) are not started: they are released once the
+   * database is back, like the attempts the outage cut off.
+   */
+  private cutOffUnconfirmedAhead(): void {
+    const stale = this.prefetched.removeUnconfirmedSince(Date.now() - this.settings.leaseMs / 2);
+    if (stale.length === 0) return;
+    this.logger.warn(`${stale.length} task(s) claimed ahead kept a lease unconfirmed for half a lease (the database is unreachable); released when the database is back instead of started`);
+    for (const task of stale) this.cutOff.set(task.id, () => undefined);
+    this.nudge();
+  }
+
+  /** Shutdown: tasks claimed ahead go back to the queue as they were, for another process to take at once. */
+  private async returnPrefetched(): Promise<void> {
+    const unstarted = this.prefetched.drain();
+    if (unstarted.length === 0) return;
+    try {
+      await this.queue.returnUnstartedTasks(this.id, unstarted.map((task) => task.id));
+    } catch (error) {
+      this.logger.error(`could not hand back ${unstarted.length} task(s) claimed ahead; their leases expire in ${this.settings.leaseMs} ms: ${describe(error)}`);
+    }
+  }
+
+  /**
    * The database answers again after claiming failed for want of it: hand
    * back the tasks a lost claim answer may have leased to this worker (it is
-   * running none of them), then claim as usual.
+   * running none of them and holds none of them ahead), then claim as usual.
    */
   private async recoverFromOutage(): Promise<void> {
-    const stray = await this.queue.releaseStrayLeases(this.id, [...this.inFlight.keys()]);
+    const stray = await this.queue.releaseStrayLeases(this.id, [...this.inFlight.keys(), ...this.prefetched.ids()]);
     this.outage = false;
     this.logger.log(`the database is reachable again: claiming resumed${stray.length > 0 ? `; released ${stray.length} task(s) leased by a claim whose answer was lost: ${stray.join(', ')}` : ''}`);
   }
 
-  private run(task: ClaimedTask, claimedAt: number): void {
+  private run(task: ClaimedTask, leaseConfirmedAt: number): void {
     const attempt = this.telemetry.attemptStarted(task);
-    const entry: InFlightTask = { task, controller: new AbortController(), settling: false, leaseConfirmedAt: claimedAt, done: Promise.resolve(), attempt };
+    const entry: InFlightTask = { task, controller: new AbortController(), settling: false, leaseConfirmedAt, done: Promise.resolve(), attempt };
     this.inFlight.set(task.id, entry);
     this.handlersRunning++;
     entry.done = this.execute(entry, attempt)
@@ -270,10 +345,12 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /** The handler is done (returned or threw): its slot takes the next task while the outcome is recorded. */
-  private handlerReturned(entry: InFlightTask): void {
+  private handlerReturned(entry: InFlightTask, runMs: number): void {
     entry.settling = true;
     entry.attempt.handlerReturned();
     this.handlersRunning--;
+    this.prefetched.recordRun(runMs);
+    this.startPrefetched();
     this.nudge();
   }
 
@@ -281,17 +358,18 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   private async execute(entry: InFlightTask, attempt: AttemptTelemetry): Promise<{ outcome: AttemptOutcome; error?: unknown }> {
     const { task, controller } = entry;
     let result: HandlerResult | void;
+    const startedAt = performance.now();
     try {
       result = await attempt.run(() => this.handlers.get(task.resourceType).handle(task, { signal: controller.signal, workerId: this.id }));
     } catch (error) {
-      this.handlerReturned(entry);
+      this.handlerReturned(entry, performance.now() - startedAt);
       if (this.cutOffByOutage(error, controller.signal)) {
         await this.releaseWhenBack(task, error);
         return { outcome: 'released', error };
       }
       return { outcome: await this.recorded(task, () => this.recordFailure(task, error, controller.signal)), error };
     }
-    this.handlerReturned(entry);
+    this.handlerReturned(entry, performance.now() - startedAt);
     const children = result?.children ?? [];
     const outcome = await this.recorded(task, async () => {
       const settled = children.length === 0 ? await this.completeSoon(task) : await this.settlement.settle(this.id, task, children);
@@ -391,13 +469,13 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
 
   /**
    * Completion of a run that spawned nothing, batched: everything finishing
-   * in the same tick (and while a flush is running) goes in one statement.
+   * in the same tick (and while the flushes are busy) goes in one statement.
    */
   private completeSoon(task: TaskRef): Promise<SettleOutcome> {
     return new Promise<SettleOutcome>((resolve, reject) => {
       this.completions.push({ task: { id: task.id, parentId: task.parentId }, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
+      if (this.flushing < COMPLETION_FLUSHES) {
+        this.flushing++;
         setImmediate(() => void this.flushCompletions());
       }
     });
@@ -413,13 +491,14 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
         for (const pending of batch) pending.reject(error);
       }
     }
-    this.flushing = false;
+    this.flushing--;
   }
 
   /**
-   * Every third of a lease: renew the leases in flight, then stop the
-   * handlers whose lease went unconfirmed for half a lease (the database is
-   * unreachable), before it may expire and the task go to another worker.
+   * Every third of a lease: renew the leases in flight and claimed ahead,
+   * then stop the handlers whose lease went unconfirmed for half a lease (the
+   * database is unreachable), before it may expire and the task go to
+   * another worker, and set aside the tasks claimed ahead in that state.
    * The check runs even while a renewal hangs (a server that does not answer).
    */
   private heartbeatTick(): void {
@@ -431,6 +510,7 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private stopUnconfirmed(): void {
+    this.cutOffUnconfirmedAhead();
     const now = Date.now();
     const limitMs = this.settings.leaseMs / 2;
     for (const entry of this.inFlight.values()) {
@@ -442,24 +522,28 @@ export class TaskWorker implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /**
-   * Renews the leases of every task in flight. A task not renewed and no
-   * longer held went to another worker (this process stalled past the
-   * lease): its handler is told through the abort signal.
+   * Renews the leases of every task in flight or claimed ahead. A task not
+   * renewed and no longer held went to another worker (this process stalled
+   * past the lease): its handler is told through the abort signal; one
+   * claimed ahead is dropped.
    */
   private async heartbeat(): Promise<void> {
-    if (this.heartbeatBusy || this.inFlight.size === 0) return;
+    if (this.heartbeatBusy || this.inFlight.size + this.prefetched.size === 0) return;
     this.heartbeatBusy = true;
     try {
-      const ids = [...this.inFlight.keys()];
+      const ids = [...this.inFlight.keys(), ...this.prefetched.ids()];
       const sentAt = Date.now();
       const extended = new Set(await this.queue.extendLeases(this.id, ids, this.settings.leaseMs));
       for (const id of extended) {
         const entry = this.inFlight.get(id);
         if (entry) entry.leaseConfirmedAt = sentAt;
       }
+      this.prefetched.confirm(extended, sentAt);
       const unconfirmed = ids.filter((id) => !extended.has(id));
       if (unconfirmed.length === 0) return;
       const held = new Set(await this.queue.findHeldLeases(this.id, unconfirmed));
+      const lostAhead = this.prefetched.remove(new Set(unconfirmed.filter((id) => !held.has(id))));
+      if (lostAhead.length > 0) this.logger.warn(`lease on ${lostAhead.length} task(s) claimed ahead was lost (expired before a heartbeat); dropped without running them`);
       for (const id of unconfirmed) {
         const entry = this.inFlight.get(id);
         if (held.has(id) || !entry || entry.settling || entry.controller.signal.aborted) continue;

@@ -186,6 +186,23 @@ export class AppConfig {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   SCHEDULER_BATCH_SIZE: number = 20;
 
+  /**
+   * Most tasks claimed ahead of free slots: leased and waiting in this
+   * process for a handler to finish. The depth used follows the recent
+   * handler run times, so that a task claimed ahead starts within ~100 ms:
+   * none ahead for handlers that run for seconds. 0: claim only for free slots.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1000)
+  SCHEDULER_PREFETCH: number = 10;
+
+  /** Claim due tasks round-robin over workspaces, each capped at SCHEDULER_WORKSPACE_CONCURRENCY running tasks; false: oldest first (run_at), no cap. Use one setting in every process. */
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  SCHEDULER_FAIR_CLAIMS: boolean = true;
+
+  /** Most running (leased, including claimed ahead) tasks of one workspace across all processes, with fair claims. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  SCHEDULER_WORKSPACE_CONCURRENCY: number = 5;
+
   /** A claim is a lease this long; heartbeats renew it every third of it. A dead worker's tasks are re-claimed after it expires. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86400)
   SCHEDULER_LEASE_SECONDS: number = 60;
@@ -264,7 +281,7 @@ export const CONFIG_KEYS = [
   'METRICS_PORT', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME',
   'TRUST_PROXY',
   'AUTH_OUTAGE_GRACE_MS', 'DATABASE_CONNECT_TIMEOUT_MS',
-  'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',
+  'SCHEDULER_CONCURRENCY', 'SCHEDULER_BATCH_SIZE', 'SCHEDULER_PREFETCH', 'SCHEDULER_FAIR_CLAIMS', 'SCHEDULER_WORKSPACE_CONCURRENCY', 'SCHEDULER_LEASE_SECONDS', 'SCHEDULER_MAX_ATTEMPTS', 'SCHEDULER_BACKOFF_BASE_MS',
   'SCHEDULER_BACKOFF_MAX_MS', 'SCHEDULER_POLL_INTERVAL_MS', 'SCHEDULER_SHUTDOWN_TIMEOUT_MS', 'RETENTION_ENABLED', 'RETENTION_DAYS',
   'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETENTION_DAYS', 'WEBHOOKS_ALLOW_PRIVATE_TARGETS', 'WEBHOOK_SECRETS_KEY', 'WEBHOOK_CONCURRENCY',
   'WEBHOOK_SUBSCRIPTION_CONCURRENCY', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_BACKOFF_BASE_MS', 'WEBHOOK_BACKOFF_MAX_MS',

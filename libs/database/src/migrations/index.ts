@@ -8,6 +8,8 @@ import { MetricsRole1764900000000 } from './1764900000000-metrics-role';
 import { TaskTraceParent1764900001000 } from './1764900001000-task-trace-parent';
 import { Webhooks1764910000000 } from './1764910000000-webhooks';
 import { RateLimitHits1764960000000 } from './1764960000000-rate-limit-hits';
+import { FairClaims1764970000000 } from './1764970000000-fair-claims';
+import { CheaperStatusChanges1764970100000 } from './1764970100000-cheaper-status-changes';
 
 /** Every migration in order, listed explicitly. */
 export const MIGRATIONS = [
@@ -21,4 +23,6 @@ export const MIGRATIONS = [
   TaskTraceParent1764900001000,
   Webhooks1764910000000,
   RateLimitHits1764960000000,
+  FairClaims1764970000000,
+  CheaperStatusChanges1764970100000,
 ];
