@@ -140,7 +140,7 @@ async function main() {
  * `workspaces` workspaces round-robin (job i to workspace i mod n).
  */
 async function oursSystem(url, producer, { workspaces, env = {} }) {
-  const config = validateEnvironment({ DATABASE_URL: url, LOG_LEVEL: 'warn', SCHEDULER_CONCURRENCY: String(CONCURRENCY), SCHEDULER_POLL_INTERVAL_MS: '2000', ...env });
+  const config = validateEnvironment({ DATABASE_URL: url, LOG_LEVEL: 'warn', WEBHOOK_SECRETS_KEY: 'bench-scheduler-webhook-secrets-key-0123456789', SCHEDULER_CONCURRENCY: String(CONCURRENCY), SCHEDULER_POLL_INTERVAL_MS: '2000', ...env });
   const worker = await createWorker({ config, databaseUrl: url, handlers: ProbeHandlersModule });
   return {
     onStart: (listener) => {
