@@ -11,6 +11,13 @@ import { assertBuildsAreFresh, overlappingRuns, readJournal, startApi, stopApis,
 const ADMIN = `ctk_fault_admin_${'a'.repeat(32)}`;
 const CLIENTS = 12;
 const OUTAGE_MS = 5000;
+/**
+ * Each client enqueues into a workspace of its own, as deletions of many
+ * workspaces would: with fair claims (the default) one workspace runs at most
+ * 5 tasks at a time, 33 a second at these 150 ms handlers, which would bound
+ * the drain after recovery rather than the outage handling under test.
+ */
+const WORKSPACES = Array.from({ length: CLIENTS }, (_, n) => `ws_fault_${n}`);
 
 interface Answer {
   kind: 'enqueue' | 'list' | 'get';
@@ -57,7 +64,7 @@ describe('PostgreSQL crash and restart under load', () => {
       const response = await fetch(`${api.base}/api/tokens`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return ((await response.json()) as { token: string }).token;
     };
-    tokens = { admin: ADMIN, service: await make({ name: 'producer', role: 'service' }), member: await make({ name: 'dashboard', role: 'member', workspaceIds: ['ws_fault'] }) };
+    tokens = { admin: ADMIN, service: await make({ name: 'producer', role: 'service' }), member: await make({ name: 'dashboard', role: 'member', workspaceIds: WORKSPACES }) };
     workers = await Promise.all([1, 2].map(() => startWorker(databaseUrl, { SCHEDULER_CONCURRENCY: '8', SCHEDULER_POLL_INTERVAL_MS: '1000' })));
   });
   afterAll(async () => {
@@ -96,12 +103,12 @@ describe('PostgreSQL crash and restart under load', () => {
           body: JSON.stringify({
             resourceType: 'delete_app',
             resourceId: `app_${n}_${i}`,
-            workspaceId: 'ws_fault',
+            workspaceId: WORKSPACES[n],
             sourceEventId: `evt_${n}_${i}`,
             metadata: { probe: { record: true, sleepMs: 150, journal } },
           }),
         });
-        await call('list', `${api.base}/api/cleanup-tasks?workspace_id=ws_fault&limit=20`, { headers: { authorization: `Bearer ${reader}` } });
+        await call('list', `${api.base}/api/cleanup-tasks?workspace_id=${WORKSPACES[n]}&limit=20`, { headers: { authorization: `Bearer ${reader}` } });
         const last = accepted.at(-1);
         if (i % 3 === 0 && last) await call('get', `${api.base}/api/cleanup-tasks/${last}`, { headers: { authorization: `Bearer ${reader}` } });
       }
