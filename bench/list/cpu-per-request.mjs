@@ -10,10 +10,10 @@
 // with pg_ctl, or run this while nothing else uses the data directory).
 // APP_ARGS: extra node arguments of the app (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
 // Linux only (/proc).
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { resolve } from 'node:path';
+import { startServerProcess } from './dataset.mjs';
 
 const [checkout, path, requestsArg] = process.argv.slice(2);
 if (!checkout || !path) {
@@ -23,9 +23,10 @@ if (!checkout || !path) {
 const requests = Math.min(100_000, Math.max(100, Number(requestsArg ?? 3000)));
 const TOKEN = 'ctk_bench_admin_token_0123456789_abcdefghijklmnop';
 const dir = resolve(checkout);
-const app = spawn(process.execPath, [...(process.env.APP_ARGS ? process.env.APP_ARGS.split(' ') : []), `${dir}/dist/apps/api/apps/api/src/main.js`], {
-  cwd: dir,
-  env: {
+const app = startServerProcess(
+  'the app',
+  [...(process.env.APP_ARGS ? process.env.APP_ARGS.split(' ') : []), `${dir}/dist/apps/api/apps/api/src/main.js`],
+  {
     PATH: process.env.PATH,
     DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:54389/cleanup_tasks_bench',
     HOST: '127.0.0.1',
@@ -36,23 +37,9 @@ const app = spawn(process.execPath, [...(process.env.APP_ARGS ? process.env.APP_
     BOOTSTRAP_ADMIN_TOKEN: TOKEN,
     CURSOR_SECRET: 'bench-cursor-secret-0123456789-abcdefghijklmnop',
   },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-let output = '';
-const base = await new Promise((resolveBase, reject) => {
-  const timer = setTimeout(() => reject(new Error(`the app did not start within 60 s:\n${output}`)), 60_000);
-  const onData = (chunk) => {
-    output += chunk;
-    const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-    if (match) {
-      clearTimeout(timer);
-      resolveBase(match[1]);
-    }
-  };
-  app.stdout.on('data', onData);
-  app.stderr.on('data', onData);
-  app.once('exit', (code) => reject(new Error(`the app exited (${code}):\n${output}`)));
-});
+  { cwd: dir },
+);
+const base = await app.ready;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const get = () =>
@@ -85,7 +72,6 @@ try {
   }
   process.stdout.write(`${checkout}: ${rounds.join(' · ')}\n`);
 } finally {
-  app.kill('SIGTERM');
-  await new Promise((done) => (app.exitCode === null ? app.once('exit', done) : done()));
+  await app.stop();
 }
 process.exit(0);

@@ -66,12 +66,17 @@ export async function ensureDatabase(serverUrl, database = DATABASE) {
   }
 }
 
-/** A Node process on loopback; `ready` resolves with its base URL once it prints "listening on …". */
-export function startServerProcess(name, args, childEnv) {
-  const child = spawn(process.execPath, args, { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `node <args>` (the built app, or another server printing
+ * "listening on http://127.0.0.1:<port>") with exactly `childEnv`;
+ * `ready` resolves with its base URL. `stop` sends SIGTERM, then SIGKILL
+ * after `stopTimeoutMs`. Shared by every bench script that runs a server.
+ */
+export function startServerProcess(name, args, childEnv, { cwd = root, startTimeoutMs = 60_000, stopTimeoutMs = 15_000 } = {}) {
+  const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const ready = new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${startTimeoutMs / 1000} s:\n${output}`)), startTimeoutMs);
     const onData = (chunk) => {
       output += chunk.toString();
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
@@ -88,14 +93,14 @@ export function startServerProcess(name, args, childEnv) {
     });
   });
   const stop = async () => {
-    if (child.exitCode !== null) return;
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((done) => child.once('exit', done));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
     await exited;
     clearTimeout(timer);
   };
-  return { ready, stop, kill: () => child.kill('SIGKILL'), pid: child.pid };
+  return { ready, stop, kill: () => child.kill('SIGKILL'), pid: child.pid, output: () => output };
 }
 
 /** Loads `rows` generated tasks into the (migrated) database, unless the same data set is there already. */

@@ -19,11 +19,10 @@
 // stopped here; the copy is dropped.
 /* global fetch, URLSearchParams */
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { DATABASE, ensureDatabase, loadData, settleCounters, startServer, withDatabase } from '../list/dataset.mjs';
+import { DATABASE, ensureDatabase, loadData, settleCounters, startServer, startServerProcess, withDatabase } from '../list/dataset.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const dist = resolve(root, 'dist/apps/api');
@@ -49,11 +48,12 @@ const checkDeadline = (what) => {
   if (Date.now() > DEADLINE) throw new Error(`deadline passed (${what}); raise LOAD_DEADLINE_SECONDS`);
 };
 
-/** The built API on loopback; resolves once it prints "listening on …". */
+/** The built API on loopback (dataset.mjs's startServerProcess); `ready` resolves with its base URL. */
 function startApp(databaseUrl, schedulerEnabled) {
-  const child = spawn(process.execPath, [resolve(dist, 'apps/api/src/main.js')], {
-    cwd: root,
-    env: {
+  return startServerProcess(
+    'the app',
+    [resolve(dist, 'apps/api/src/main.js')],
+    {
       PATH: env.PATH,
       DATABASE_URL: databaseUrl,
       HOST: '127.0.0.1',
@@ -64,35 +64,8 @@ function startApp(databaseUrl, schedulerEnabled) {
       BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN,
       CURSOR_SECRET,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const ready = new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the app did not start within 120 s:\n${output}`)), 120_000);
-    const onData = (chunk) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolveReady(match[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the app exited (${code}) before listening:\n${output}`));
-    });
-  });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  return { ready, stop, kill: () => child.kill('SIGKILL'), pid: child.pid, output: () => output };
+    { startTimeoutMs: 120_000, stopTimeoutMs: 30_000 },
+  );
 }
 
 /** Peak resident set size of a process so far (Linux: VmHWM), in MB. */
