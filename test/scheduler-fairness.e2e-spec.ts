@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
 import { newId } from '@app/common';
-import { buildDataSourceOptions, databaseSettingsFor } from '@app/database';
 import { ResourcesService } from '@app/resources';
-import { PROBE_RUNS_DDL, type ProbeBehaviour } from './support/probe-worker/probe.handlers';
-import { assertWorkerBuildIsFresh, startWorker, stopWorkers, waitFor, type WorkerProcess } from './support/scheduler';
-import { createTestApp, createTestDatabase, type TestApp } from './support/test-app';
+import type { ProbeBehaviour } from './support/probe-worker/probe.handlers';
+import { useProbeDatabase } from './support/probe-database';
+import { startWorker, waitFor, type WorkerProcess } from './support/scheduler';
+import { createTestApp, type TestApp } from './support/test-app';
 
 /**
  * Fair claims across workspaces (SCHEDULER_FAIR_CLAIMS, on by default) and
@@ -15,29 +14,14 @@ import { createTestApp, createTestDatabase, type TestApp } from './support/test-
  * scheduler_probe_runs (start and finish, by the database's clock).
  */
 describe('Fair scheduling across workspaces (2 worker processes)', () => {
-  let database: { url: string; drop(): Promise<void> };
-  let db: DataSource;
+  const suite = useProbeDatabase();
 
   const CAP = 5;
   const SLEEP_MS = 50;
 
-  beforeAll(async () => {
-    assertWorkerBuildIsFresh();
-    database = await createTestDatabase();
-    db = await new DataSource(buildDataSourceOptions(databaseSettingsFor(database.url))).initialize();
-    await db.query(PROBE_RUNS_DDL);
-  });
-  afterAll(async () => {
-    await stopWorkers();
-    await db?.destroy();
-    await database?.drop();
-  });
-  beforeEach(async () => {
-    await db.query('TRUNCATE cleanup_tasks, scheduler_probe_runs');
-  });
 
   const startWorkers = (env: Record<string, string>): Promise<WorkerProcess[]> =>
-    Promise.all(Array.from({ length: 2 }, () => startWorker(database.url, { SCHEDULER_POLL_INTERVAL_MS: '1000', DATABASE_POOL_SIZE: '10', ...env })));
+    Promise.all(Array.from({ length: 2 }, () => startWorker(suite.url, { SCHEDULER_POLL_INTERVAL_MS: '1000', DATABASE_POOL_SIZE: '10', ...env })));
   const stop = async (workers: WorkerProcess[]) => {
     for (const worker of workers) {
       process.kill(worker.pid, 'SIGTERM');
@@ -47,7 +31,7 @@ describe('Fair scheduling across workspaces (2 worker processes)', () => {
   /** Enqueues one task per workspace id given, in one statement; returns their ids. */
   const enqueue = async (workspaceIds: string[], probe: ProbeBehaviour): Promise<string[]> => {
     const ids = workspaceIds.map(() => newId('ct'));
-    await db.query(
+    await suite.db.query(
       `INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id, metadata)
        SELECT id, workspace_id, 'delete_element', 'el_' || id, $3::jsonb FROM unnest($1::text[], $2::text[]) AS t(id, workspace_id)`,
       [ids, workspaceIds, JSON.stringify({ probe })],
@@ -55,7 +39,7 @@ describe('Fair scheduling across workspaces (2 worker processes)', () => {
     return ids;
   };
   const backlogOf = (workspaceId: string, count: number) => Array.from({ length: count }, () => workspaceId);
-  const runCount = async (): Promise<number> => (await db.query(`SELECT count(*)::int AS n FROM scheduler_probe_runs`))[0].n;
+  const runCount = async (): Promise<number> => (await suite.db.query(`SELECT count(*)::int AS n FROM scheduler_probe_runs`))[0].n;
   /**
    * Per workspace: the most of its runs that overlapped (counted at the start
    * of each run) and the processes among them. A run lies within its lease
@@ -63,7 +47,7 @@ describe('Fair scheduling across workspaces (2 worker processes)', () => {
    * this is a lower bound of the leases held at once.
    */
   const overlaps = (): Promise<{ workspace_id: string; running: number; processes: number }[]> =>
-    db.query(`
+    suite.db.query(`
       WITH runs AS (
         SELECT r.pid, r.started_at, coalesce(r.finished_at, 'infinity') AS finished_at, t.workspace_id
           FROM scheduler_probe_runs AS r JOIN cleanup_tasks AS t ON t.id = r.task_id
@@ -85,11 +69,11 @@ describe('Fair scheduling across workspaces (2 worker processes)', () => {
     const ids = await enqueue(others, { record: true, sleepMs: SLEEP_MS });
     await waitFor(
       'the 20 other workspaces’ tasks to start',
-      async () => (await db.query(`SELECT count(DISTINCT task_id)::int AS n FROM scheduler_probe_runs WHERE task_id = ANY($1)`, [ids]))[0].n === ids.length,
+      async () => (await suite.db.query(`SELECT count(DISTINCT task_id)::int AS n FROM scheduler_probe_runs WHERE task_id = ANY($1)`, [ids]))[0].n === ids.length,
       { timeoutMs: 10_000, intervalMs: 20 },
     );
 
-    const delays: { workspace_id: string; delay_ms: number }[] = await db.query(
+    const delays: { workspace_id: string; delay_ms: number }[] = await suite.db.query(
       `SELECT t.workspace_id, (EXTRACT(EPOCH FROM (min(r.started_at) - t.created_at)) * 1000)::float8 AS delay_ms
          FROM cleanup_tasks AS t JOIN scheduler_probe_runs AS r ON r.task_id = t.id
         WHERE t.id = ANY($1)
@@ -99,7 +83,7 @@ describe('Fair scheduling across workspaces (2 worker processes)', () => {
     expect(delays.map((row) => row.workspace_id).sort()).toEqual([...others].sort());
     for (const row of delays) expect(row.delay_ms).toBeLessThan(1000);
     // The backlog was still there: fairness, not an empty queue, let them through.
-    const [{ pending }] = await db.query(`SELECT count(*)::int AS pending FROM cleanup_tasks WHERE workspace_id = 'ws_backlog' AND status = 'pending'`);
+    const [{ pending }] = await suite.db.query(`SELECT count(*)::int AS pending FROM cleanup_tasks WHERE workspace_id = 'ws_backlog' AND status = 'pending'`);
     expect(pending).toBeGreaterThan(1500);
 
     const observed = await overlaps();
@@ -108,7 +92,7 @@ describe('Fair scheduling across workspaces (2 worker processes)', () => {
 
     await stop(workers);
     // Tasks claimed ahead and not started went back as they were: nothing is left leased, no attempt was spent on them.
-    const [left] = await db.query(
+    const [left] = await suite.db.query(
       `SELECT count(*) FILTER (WHERE status = 'in_progress')::int AS leased,
               count(*) FILTER (WHERE status = 'pending' AND attempts > 0)::int AS pending_with_attempts
          FROM cleanup_tasks`,
