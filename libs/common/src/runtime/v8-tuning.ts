@@ -24,8 +24,8 @@ import { setFlagsFromString } from 'node:v8';
  * ~150 MB of growth during an export though it holds one batch at a time.
  * At 1.5× the same export grows RSS by 30–36 MB, for 20–27% fewer rows a
  * second (docs/benchmarks.md, "Export"). List and look-up requests promote
- * nothing (above), so they do not feel it. V8 reads the setting at each
- * collection, so setting it after start-up takes effect.
+ * next to nothing (above), so the setting should not touch them. V8 reads it
+ * at each collection, so setting it after start-up takes effect.
  */
 export const V8_TUNING_FLAGS = ['--no-allocation-site-pretenuring', '--heap-growing-percent=50'] as const;
 
