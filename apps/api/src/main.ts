@@ -2,8 +2,8 @@
 import { tracing } from './tracing';
 import 'reflect-metadata';
 import { TokensService } from '@app/auth';
-import { applyV8Tuning, ConfigValidationError, createLogger, validateEnvironment } from '@app/common';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@app/database';
+import { applyV8Tuning, ConfigValidationError, validateEnvironment } from '@app/common';
+import { startConfiguredDatabase } from '@app/database';
 import { createApp } from './create-app';
 import { DOCS_PATH } from './openapi';
 
@@ -11,18 +11,7 @@ async function main(): Promise<void> {
   applyV8Tuning();
   const config = validateEnvironment(process.env);
 
-  let embedded: EmbeddedPostgresHandle | undefined;
-  if (!config.DATABASE_URL) {
-    process.stdout.write(`Starting embedded PostgreSQL (data in ${config.EMBEDDED_POSTGRES_DIR}, port ${config.EMBEDDED_POSTGRES_PORT})…\n`);
-    const logger = createLogger(config.LOG_LEVEL);
-    embedded = await startEmbeddedPostgres({
-      dataDir: config.EMBEDDED_POSTGRES_DIR,
-      port: config.EMBEDDED_POSTGRES_PORT,
-      database: 'cleanup_tasks',
-      logger: { log: (message) => logger.log(message, 'EmbeddedPostgres'), warn: (message) => logger.warn(message, 'EmbeddedPostgres') },
-    });
-  }
-  const databaseUrl = config.DATABASE_URL ?? embedded!.url;
+  const { url: databaseUrl, embedded } = await startConfiguredDatabase(config);
 
   const onShutdown = async () => {
     await embedded?.stop();

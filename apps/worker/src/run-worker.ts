@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
-import { ConfigValidationError, createLogger, validateEnvironment } from '@app/common';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@app/database';
+import { ConfigValidationError, validateEnvironment } from '@app/common';
+import { startConfiguredDatabase } from '@app/database';
 import { MetricsListener } from '@app/observability';
 import { createWorker } from './create-worker';
 
@@ -25,20 +25,10 @@ export async function runWorker({ handlers, description, tracing }: RunWorkerOpt
     if (!config.SCHEDULER_ENABLED) {
       throw new ConfigValidationError(['SCHEDULER_ENABLED=false: a worker with the scheduler off would do nothing']);
     }
-    let embedded: EmbeddedPostgresHandle | undefined;
-    if (!config.DATABASE_URL) {
-      process.stdout.write(`Starting embedded PostgreSQL (data in ${config.EMBEDDED_POSTGRES_DIR}, port ${config.EMBEDDED_POSTGRES_PORT})…\n`);
-      const logger = createLogger(config.LOG_LEVEL);
-      embedded = await startEmbeddedPostgres({
-        dataDir: config.EMBEDDED_POSTGRES_DIR,
-        port: config.EMBEDDED_POSTGRES_PORT,
-        database: 'cleanup_tasks',
-        logger: { log: (message) => logger.log(message, 'EmbeddedPostgres'), warn: (message) => logger.warn(message, 'EmbeddedPostgres') },
-      });
-    }
+    const { url: databaseUrl, embedded } = await startConfiguredDatabase(config);
     const worker = await createWorker({
       config,
-      databaseUrl: config.DATABASE_URL ?? embedded!.url,
+      databaseUrl,
       handlers,
       onShutdown: async () => {
         await embedded?.stop();

@@ -1,4 +1,5 @@
 export * from './advisory-locks';
+export * from './configured-database';
 export * from './data-source-options';
 export * from './database-settings';
 export * from './database.module';
