@@ -8,22 +8,14 @@ import { TaskExportRepository } from '@app/cleanup-tasks/task-export.repository'
 import { createTestApp, insertTasks, type TestApp } from './support/test-app';
 import { taskId, walkForward } from './support/list-helpers';
 import { waitFor } from './support/scheduler';
+import { asText } from './support/streamed-text';
 
 const FIELDS = ['id', 'parentId', 'workspaceId', 'sourceEventId', 'resourceType', 'resourceId', 'metadata', 'status', 'attempts', 'lastError', 'createdAt', 'completedAt'];
 
 /** `GET /api/cleanup-tasks/export` with the given parameters (objects sent as JSON), the body as text. */
 function exportTasks(sut: TestApp, token: string | undefined, params: Record<string, unknown> = {}) {
   const query = Object.fromEntries(Object.entries(params).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
-  const test = request(sut.server)
-    .get('/api/cleanup-tasks/export')
-    .query(query)
-    .buffer(true)
-    .parse((res, done) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => done(null, text));
-    });
+  const test = asText(request(sut.server).get('/api/cleanup-tasks/export').query(query));
   return token === undefined ? test : test.auth(token, { type: 'bearer' });
 }
 

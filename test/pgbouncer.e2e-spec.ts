@@ -12,21 +12,12 @@ import { startPgBouncer, type PgBouncer } from './support/pgbouncer';
 import { assertWorkerBuildIsFresh, startWorker, stopWorkers, waitFor } from './support/scheduler';
 import { STATE_ENV, TEST_PG_PORT } from './support/test-database.config';
 import { createTestApp, createTestDatabase, insertTasks, type TestApp, type TestDatabase } from './support/test-app';
+import { asText } from './support/streamed-text';
 
 /** The test PostgreSQL's port + 1 (each TEST_PG_PORT run gets its own). */
 const PGBOUNCER_PORT = TEST_PG_PORT + 1;
 
 const SETTINGS = `SELECT current_setting('statement_timeout') AS timeout, current_setting('random_page_cost') AS cost`;
-
-/** The request with its streamed body read as text (an export). */
-function asText(test: request.Test): request.Test {
-  return test.buffer(true).parse((res, done) => {
-    let body = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => (body += chunk));
-    res.on('end', () => done(null, body));
-  });
-}
 
 /**
  * The application with DATABASE_URL pointing at a real PgBouncer (Debian's

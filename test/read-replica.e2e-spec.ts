@@ -6,22 +6,13 @@ import { waitFor } from './support/scheduler';
 import { startStreamingReplica, type StreamingReplica } from './support/streaming-replica';
 import { TEST_PG_PORT } from './support/test-database.config';
 import { createTestApp, type TestApp } from './support/test-app';
+import { asText } from './support/streamed-text';
 
 /** The test PostgreSQL's port + 2 and + 3 (each TEST_PG_PORT run gets its own). */
 const PRIMARY_PORT = TEST_PG_PORT + 2;
 const STANDBY_PORT = TEST_PG_PORT + 3;
 const DATABASE = 'cleanup_tasks';
 const MAX_LAG_MS = 2000;
-
-/** The request with its streamed body read as text (an export). */
-function asText(test: request.Test): request.Test {
-  return test.buffer(true).parse((res, done) => {
-    let body = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => (body += chunk));
-    res.on('end', () => done(null, body));
-  });
-}
 
 /**
  * The application on a real primary with a real hot standby streaming from

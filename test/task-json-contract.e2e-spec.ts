@@ -4,6 +4,7 @@ import addFormats from 'ajv-formats';
 import request from 'supertest';
 import { TASK_STATUSES } from '@app/cleanup-tasks/cleanup-task.enums';
 import { createTestApp, insertTasks, type TestApp } from './support/test-app';
+import { asText } from './support/streamed-text';
 
 /**
  * The task's JSON is built once, by PostgreSQL (taskContractJson); its
@@ -81,12 +82,7 @@ describe('Task JSON against the OpenAPI schema of CleanupTask', () => {
     expect(tree.body).toHaveLength(1 + TASK_STATUSES.length);
     for (const task of tree.body) expectValid(`tree ${task.status}`, task);
 
-    const exported = await get('/api/cleanup-tasks/export?workspace_id=ws_schema').buffer(true).parse((res, done) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => done(null, text));
-    });
+    const exported = await asText(get('/api/cleanup-tasks/export?workspace_id=ws_schema'));
     expect(exported.status).toBe(200);
     const lines = (exported.body as string).split('\n').slice(0, -1);
     expect(lines).toHaveLength(1 + TASK_STATUSES.length);

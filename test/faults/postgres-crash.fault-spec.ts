@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { PROBE_RUNS_DDL } from '../support/probe-worker/probe.handlers';
 import { startWorker, stopWorkers, waitFor, type WorkerProcess } from '../support/scheduler';
 import { FAULT_PG_PORT, OwnPostgres } from './support/own-postgres';
@@ -42,16 +41,6 @@ describe('PostgreSQL crash and restart under load', () => {
   let workers: WorkerProcess[];
   let tokens: { admin: string; service: string; member: string };
 
-  const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => {
-    const client = new pg.Client({ connectionString: server.url('cleanup_tasks') });
-    await client.connect();
-    try {
-      return (await client.query<R>(text, values)).rows;
-    } finally {
-      await client.end();
-    }
-  };
-
   beforeAll(async () => {
     assertBuildsAreFresh();
     await server.init();
@@ -59,7 +48,7 @@ describe('PostgreSQL crash and restart under load', () => {
     await server.createDatabase('cleanup_tasks');
     const databaseUrl = server.url('cleanup_tasks');
     api = await startApi({ DATABASE_URL: databaseUrl, SCHEDULER_ENABLED: 'false', BOOTSTRAP_ADMIN_TOKEN: ADMIN, RATE_LIMIT_PER_MINUTE: '1000000' });
-    await query(PROBE_RUNS_DDL);
+    await server.query(PROBE_RUNS_DDL);
     const make = async (body: object) => {
       const response = await fetch(`${api.base}/api/tokens`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return ((await response.json()) as { token: string }).token;
@@ -122,7 +111,7 @@ describe('PostgreSQL crash and restart under load', () => {
     await server.start();
     const recoveredAt = Date.now();
     // Both workers LISTEN again within 5 s.
-    const listening = async () => (await query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN %'`))[0].n;
+    const listening = async () => (await server.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN %'`))[0].n;
     const listeningAgainIn = await waitFor('both workers to LISTEN again', async () => ((await listening()) === 2 ? Date.now() - recoveredAt : undefined), { timeoutMs: 10_000, intervalMs: 100 });
     await sleep(Math.max(0, 5000 - (Date.now() - recoveredAt)));
     running = false;
@@ -131,7 +120,7 @@ describe('PostgreSQL crash and restart under load', () => {
     const completedIn = await waitFor(
       'every accepted task to complete',
       async () => {
-        const [{ open }] = await query<{ open: number }>(`SELECT count(*)::int AS open FROM cleanup_tasks WHERE status <> 'completed'`);
+        const [{ open }] = await server.query<{ open: number }>(`SELECT count(*)::int AS open FROM cleanup_tasks WHERE status <> 'completed'`);
         return open === 0 ? Date.now() - recoveredAt : undefined;
       },
       { timeoutMs: 40_000, intervalMs: 200 },
@@ -147,7 +136,7 @@ describe('PostgreSQL crash and restart under load', () => {
 
     // Nothing accepted was lost.
     expect(accepted.length).toBeGreaterThan(100);
-    const stored = new Set((await query<{ id: string }>(`SELECT id FROM cleanup_tasks`)).map((row) => row.id));
+    const stored = new Set((await server.query<{ id: string }>(`SELECT id FROM cleanup_tasks`)).map((row) => row.id));
     expect(accepted.filter((id) => !stored.has(id))).toEqual([]);
 
     expect(completedIn).toBeLessThan(30_000);
@@ -161,7 +150,7 @@ describe('PostgreSQL crash and restart under load', () => {
     // Attempts the outage cut off ran again, at no cost to the budget and without backoff or an expired lease.
     const rerun = [...runs.values()].filter((list) => list.length > 1 && list[0].start < crashedAt + OUTAGE_MS);
     expect(rerun.length).toBeGreaterThan(0);
-    const tasks = await query<{ id: string; budget_used: number; last_error: string | null }>(`SELECT id, attempts - attempts_base AS budget_used, last_error FROM cleanup_tasks`);
+    const tasks = await server.query<{ id: string; budget_used: number; last_error: string | null }>(`SELECT id, attempts - attempts_base AS budget_used, last_error FROM cleanup_tasks`);
     expect(tasks.filter((task) => task.budget_used !== 1 || task.last_error !== null)).toEqual([]);
 
     // Nobody exited.

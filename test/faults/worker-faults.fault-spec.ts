@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import pg from 'pg';
 import { newId } from '@app/common';
 import { buildDataSourceOptions, databaseSettingsFor, runMigrationsExclusively } from '@app/database';
 import { PROBE_RUNS_DDL } from '../support/probe-worker/probe.handlers';
@@ -26,16 +25,6 @@ describe('Workers killed or stopped while PostgreSQL is down', () => {
   // A short lease, so that the killed worker's tasks come back within the test.
   const WORKER_ENV = { SCHEDULER_LEASE_SECONDS: '4', SCHEDULER_POLL_INTERVAL_MS: '500', SCHEDULER_CONCURRENCY: '4', SCHEDULER_SHUTDOWN_TIMEOUT_MS: '1000' };
 
-  const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => {
-    const client = new pg.Client({ connectionString: server.url('cleanup_tasks') });
-    await client.connect();
-    try {
-      return (await client.query<R>(text, values)).rows;
-    } finally {
-      await client.end();
-    }
-  };
-
   beforeEach(() => rmSync(journal, { force: true }));
   afterEach(() => stopWorkers());
   /** The journal so far (empty before the first run). */
@@ -52,7 +41,7 @@ describe('Workers killed or stopped while PostgreSQL is down', () => {
     } finally {
       await dataSource.destroy();
     }
-    await query(PROBE_RUNS_DDL);
+    await server.query(PROBE_RUNS_DDL);
   });
   afterAll(async () => {
     await stopWorkers();
@@ -64,13 +53,13 @@ describe('Workers killed or stopped while PostgreSQL is down', () => {
     const url = server.url('cleanup_tasks');
     const [killed, stopped] = await Promise.all([startWorker(url, WORKER_ENV), startWorker(url, WORKER_ENV)]);
     const ids = Array.from({ length: TASKS }, () => newId('ct'));
-    await query(
+    await server.query(
       `INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id, metadata)
        SELECT id, 'ws_workers', 'delete_element', 'el_' || id, $2::jsonb FROM unnest($1::text[]) AS id`,
       [ids, JSON.stringify({ probe: { record: true, sleepMs: 3000, journal } })],
     );
     await waitFor('both workers to run handlers', async () => {
-      const running = await query<{ pid: number }>(`SELECT DISTINCT pid FROM scheduler_probe_runs WHERE finished_at IS NULL`);
+      const running = await server.query<{ pid: number }>(`SELECT DISTINCT pid FROM scheduler_probe_runs WHERE finished_at IS NULL`);
       return running.length === 2;
     }, { timeoutMs: 15_000, intervalMs: 50 });
 
@@ -88,7 +77,7 @@ describe('Workers killed or stopped while PostgreSQL is down', () => {
     await server.start();
     const survivor = await startWorker(url, WORKER_ENV);
     await waitFor('every task to complete', async () => {
-      const [{ open }] = await query<{ open: number }>(`SELECT count(*)::int AS open FROM cleanup_tasks WHERE status <> 'completed'`);
+      const [{ open }] = await server.query<{ open: number }>(`SELECT count(*)::int AS open FROM cleanup_tasks WHERE status <> 'completed'`);
       return open === 0;
     }, { timeoutMs: 40_000, intervalMs: 200 });
 
@@ -106,11 +95,11 @@ describe('Workers killed or stopped while PostgreSQL is down', () => {
   });
 
   it('stops a handler whose lease it cannot renew for half a lease before the lease may expire, and runs the task again once the server is back, at no cost to its budget', async () => {
-    await query('TRUNCATE cleanup_tasks, scheduler_probe_runs');
+    await server.query('TRUNCATE cleanup_tasks, scheduler_probe_runs');
     const url = server.url('cleanup_tasks');
     const holder = await startWorker(url, WORKER_ENV);
     const id = newId('ct');
-    await query(`INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id, metadata) VALUES ($1, 'ws_workers', 'delete_element', 'el_long', $2::jsonb)`, [
+    await server.query(`INSERT INTO cleanup_tasks (id, workspace_id, resource_type, resource_id, metadata) VALUES ($1, 'ws_workers', 'delete_element', 'el_long', $2::jsonb)`, [
       id,
       JSON.stringify({ probe: { record: true, sleepMs: 6000, journal } }),
     ]);
@@ -124,7 +113,7 @@ describe('Workers killed or stopped while PostgreSQL is down', () => {
     const recoveredAt = Date.now();
     // A process that never saw the outage, whose sweeper would take an expired lease at once.
     const newcomer = await startWorker(url, WORKER_ENV);
-    await waitFor('the task to complete', async () => (await query<{ status: string }>(`SELECT status FROM cleanup_tasks WHERE id = $1`, [id]))[0].status === 'completed', {
+    await waitFor('the task to complete', async () => (await server.query<{ status: string }>(`SELECT status FROM cleanup_tasks WHERE id = $1`, [id]))[0].status === 'completed', {
       timeoutMs: 30_000,
       intervalMs: 100,
     });
@@ -134,7 +123,7 @@ describe('Workers killed or stopped while PostgreSQL is down', () => {
     expect({ pid: first.pid, stoppedBeforeExpiry: first.end! < crashedAt + 4000, outcome: first.outcome }).toEqual({ pid: holder.pid, stoppedBeforeExpiry: true, outcome: expect.stringMatching(/abort/i) });
     expect(later.map((run) => ({ afterRecovery: run.start >= recoveredAt, outcome: run.outcome }))).toEqual([{ afterRecovery: true, outcome: 'ok' }]);
     expect(overlappingRuns(readJournal(journal))).toEqual([]);
-    const [task] = await query<{ budget_used: number; last_error: string | null }>(`SELECT attempts - attempts_base AS budget_used, last_error FROM cleanup_tasks WHERE id = $1`, [id]);
+    const [task] = await server.query<{ budget_used: number; last_error: string | null }>(`SELECT attempts - attempts_base AS budget_used, last_error FROM cleanup_tasks WHERE id = $1`, [id]);
     expect(task).toEqual({ budget_used: 1, last_error: null });
     expect(holder.output()).toMatch(/lease on task \S+ not renewed for \d+ ms \(the database is unreachable\); stopping its handler/);
     expect([holder.child.exitCode, newcomer.child.exitCode]).toEqual([null, null]);

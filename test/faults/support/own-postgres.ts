@@ -35,6 +35,17 @@ export class OwnPostgres {
     return `postgres://postgres@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
   }
 
+  /** One statement on `database` (default the app's, cleanup_tasks) over a connection of its own; its rows. */
+  async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], database = 'cleanup_tasks'): Promise<R[]> {
+    const client = new pg.Client({ connectionString: this.url(database) });
+    await client.connect();
+    try {
+      return (await client.query<R>(text, values)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
   /** The postmaster's pid while it runs. */
   get pid(): number | undefined {
     return this.child?.pid;
