@@ -15,10 +15,10 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 
 const dist = resolve(import.meta.dirname, '../../dist/apps/api');
-const { CursorCodec, cursorValuesOf } = await import(`${dist}/libs/query-dsl/src/index.js`);
+const { CursorCodec, StatementCache, cursorValuesOf, resolvePage } = await import(`${dist}/libs/query-dsl/src/index.js`);
 const { parseListQuery } = await import(`${dist}/libs/cleanup-tasks/src/dto/list-cleanup-tasks.query.js`);
 const { prepareTaskList } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.service.js`);
-const { listStatement } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
+const { listStatement, DEFAULT_TASK_LIST_OPTIONS, LIST_STATEMENT_CACHE_SIZE } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
 const { CLEANUP_TASK_QUERY_FIELDS } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.query-fields.js`);
 const { CleanupTask } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.entity.js`);
 const { databaseSettingsFor, poolConfig } = await import(`${dist}/libs/database/src/database-settings.js`);
@@ -27,16 +27,19 @@ const [databaseUrl, secret] = process.argv.slice(2);
 // The app's session settings (they shape the plans: random_page_cost), from the app's own definition.
 const pool = new pg.Pool(poolConfig(databaseSettingsFor(databaseUrl), { name: 'bare', max: 10 }));
 // The task entity's DataSource, as the app's repository has it: the statement
-// is built with its QueryBuilder (its metadata); statements run on the pool above.
+// of each request shape is built with its QueryBuilder (its metadata) and
+// kept; statements run on the pool above.
 const dataSource = await new DataSource({ type: 'postgres', url: databaseUrl, entities: [CleanupTask], poolSize: 1 }).initialize();
 const codec = new CursorCodec(secret);
+// As the app's repository: each request shape's statement is built once.
+const statements = new StatementCache(LIST_STATEMENT_CACHE_SIZE);
 
 async function page(url, scope) {
   const { criteria, fingerprint } = prepareTaskList(parseListQuery(Object.fromEntries(url.searchParams)), scope, codec);
-  const statement = listStatement(dataSource, criteria);
+  const statement = listStatement(dataSource, criteria, DEFAULT_TASK_LIST_OPTIONS, statements);
   const { rows } = await pool.query({ text: statement.query, values: statement.parameters });
   const tasks = rows[0].task === null ? [] : rows.map((row) => row.task);
-  const resolved = statement.plan.resolvePage(tasks, { hasPrevious: rows[0].has_previous, hasNext: rows[0].has_next });
+  const resolved = resolvePage(statement.page, tasks, { hasPrevious: rows[0].has_previous, hasNext: rows[0].has_next });
   const cursor = (task) => (task === undefined ? null : codec.encode(cursorValuesOf(JSON.parse(task), criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS), fingerprint));
   const pageInfo = {
     total: Number(rows[0].total),

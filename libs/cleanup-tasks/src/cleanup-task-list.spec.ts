@@ -1,10 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { ValidationFailedError } from '@app/common';
-import { CursorCodec, cursorValuesOf } from '@app/query-dsl';
+import { CursorCodec, StatementCache, cursorValuesOf } from '@app/query-dsl';
 import { CLEANUP_TASK_QUERY_FIELDS } from './cleanup-task.query-fields';
 import { DataSource } from 'typeorm';
 import { CleanupTask } from './cleanup-task.entity';
-import { listStatement, type TaskListCriteria, type TaskListOptions } from './cleanup-tasks.repository';
+import { buildListTemplate, listStatement, type TaskListCriteria, type TaskListOptions, type TaskListTemplate } from './cleanup-tasks.repository';
 import { prepareTaskList } from './cleanup-tasks.service';
 import { parseListQuery } from './dto/list-cleanup-tasks.query';
 
@@ -148,14 +149,15 @@ describe('listStatement (TypeORM QueryBuilder)', () => {
     );
     expect(statement.query).toContain('AND "t0"."workspace_id" = $3 AND "info"."total" > 0');
     expect(statement.query).toContain(')) "u" ORDER BY "u"."created_at" ASC NULLS LAST, "u"."id" ASC NULLS LAST LIMIT 6) AS "p" ON TRUE');
-    expect(statement.parameters).toEqual([['ws_a', 'ws_b', 'ws_a'], 'ws_a', 'ws_b']);
+    // The scope is a set: bound without its repetition.
+    expect(statement.parameters).toEqual([['ws_a', 'ws_b'], 'ws_a', 'ws_b']);
     expect(sut(prepare({}, Array.from({ length: 9 }, (_, i) => `ws_${i}`)).criteria).query).not.toContain(') "u" ORDER BY');
   });
 
   it('fetches backward pages in reversed order, both direction and NULLS', () => {
     const { criteria, fingerprint } = prepare({ orderBy: '[{"completedAt":"desc_nulls_last"}]' });
     const statement = sut({ ...criteria, before: cursor(criteria, fingerprint, { ...ROW, completedAt: null }, 'before') });
-    expect(statement.plan.direction).toBe('backward');
+    expect(statement.page.direction).toBe('backward');
     expect(statement.query).toContain('ORDER BY "t0"."completed_at" ASC NULLS FIRST, "t0"."id" DESC NULLS FIRST LIMIT 101) AS "p" ON TRUE)');
     expect(statement.query).toMatch(/ORDER BY "list"."completed_at" ASC NULLS FIRST, "list"."id" DESC NULLS FIRST$/);
   });
@@ -171,5 +173,104 @@ describe('listStatement (TypeORM QueryBuilder)', () => {
     const raw = { filter: '{"OR":[{"parent":{"status":{"eq":"failed"}}},{"lastError":{"startsWith":"timeout"}}]}', orderBy: '[{"attempts":"desc"}]' };
     const [a, b] = [sut(prepare(raw, ['ws_a']).criteria), sut(prepare(raw, ['ws_a']).criteria)];
     expect([a.query, a.parameters]).toEqual([b.query, b.parameters]);
+  });
+});
+
+describe('listStatement per request shape (StatementCache)', () => {
+  const dataSource = new DataSource({ type: 'postgres', entities: [CleanupTask] });
+  const options: TaskListOptions = { enumerateBelow: 50 };
+  /** The statement built from the request itself, values and all: what a cached shape must reproduce. */
+  const direct = (criteria: TaskListCriteria) => {
+    const built = buildListTemplate(dataSource, criteria, options);
+    return { query: built.query, parameters: built.bind([]), page: built.page, countedBy: built.countedBy };
+  };
+
+  it('builds a shape once and binds each request of it', () => {
+    const cache = new StatementCache<TaskListTemplate>(10);
+    const request = (resourceId: string, scope: string[]) => prepare({ filter: JSON.stringify({ resourceId: { startsWith: resourceId } }), limit: '5' }, scope).criteria;
+    const first = listStatement(dataSource, request('app_1', ['ws_a', 'ws_b']), options, cache);
+    const second = listStatement(dataSource, request('x%y', ['ws_c', 'ws_d']), options, cache);
+    expect(cache.stats).toEqual({ hits: 1, misses: 1 });
+    expect(second.query).toBe(first.query);
+    expect(second.parameters).toEqual([['ws_c', 'ws_d'], 'x\\%y%', 'ws_c', 'ws_d']);
+    expect(second).toEqual(direct(request('x%y', ['ws_c', 'ws_d'])));
+    // Another shape: one workspace instead of two.
+    listStatement(dataSource, request('app_1', ['ws_a']), options, cache);
+    expect(cache.stats).toEqual({ hits: 1, misses: 2 });
+  });
+
+  // Small value domains, so that shapes recur with other values: a cached
+  // statement must equal the one built from the request itself, whatever
+  // came before it (a key that conflated two shapes would fail here).
+  const text = fc.constantFrom('app_1', 'a%b', 'x_y', 'é', '');
+  const condition = fc.oneof(
+    fc.tuple(fc.constantFrom('eq', 'neq'), fc.constantFrom('failed', 'pending')).map(([op, value]) => ({ status: { [op]: value } })),
+    fc.constantFrom('in', 'notIn').chain((op) => fc.subarray(['failed', 'pending', 'completed'], { minLength: 1 }).map((list) => ({ status: { [op]: list } }))),
+    fc.tuple(fc.constantFrom('eq', 'startsWith', 'endsWith', 'contains', 'like', 'ilike'), text).map(([op, value]) => ({ resourceId: { [op]: value } })),
+    fc.tuple(fc.constantFrom('gt', 'lte', 'eq'), fc.integer({ min: 0, max: 3 })).map(([op, value]) => ({ attempts: { [op]: value } })),
+    fc.tuple(fc.constantFrom('gte', 'lt'), fc.constantFrom('2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00Z')).map(([op, value]) => ({ createdAt: { [op]: value } })),
+    fc.tuple(fc.constantFrom('lastError', 'completedAt', 'sourceEventId'), fc.boolean()).map(([field, value]) => ({ [field]: { isNull: value } })),
+    fc.tuple(fc.constantFrom('contains', 'startsWith'), text).map(([op, value]) => ({ lastError: { [op]: value } })),
+    fc.constantFrom({ region: 'eu' }, { region: 'us' }, { tags: ['a'] }).map((value) => ({ metadata: { contains: value } })),
+    fc.constantFrom('region', 'tags').map((key) => ({ metadata: { hasKey: key } })),
+  );
+  const filter: fc.Arbitrary<Record<string, unknown>> = fc.letrec<{ node: Record<string, unknown> }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      condition,
+      fc.array(tie('node'), { maxLength: 3 }).map((items) => ({ AND: items })),
+      fc.array(tie('node'), { maxLength: 3 }).map((items) => ({ OR: items })),
+      tie('node').map((item) => ({ NOT: item })),
+      tie('node').map((item) => ({ parent: item })),
+      fc.tuple(fc.constantFrom('some', 'every', 'none'), tie('node')).map(([quantifier, item]) => ({ children: { [quantifier]: item } })),
+    ),
+  })).node;
+  const orderBy = fc.constantFrom(undefined, '[{"createdAt":"desc"}]', '[{"completedAt":"asc_nulls_first"},{"attempts":"desc"}]', '[{"resourceId":"asc"}]');
+  const scope = fc.constantFrom(null, ['ws_a'], ['ws_b'], ['ws_a', 'ws_b'], ['ws_b', 'ws_a', 'ws_b'], Array.from({ length: 9 }, (_, i) => `ws_${i}`));
+  const cursorRow = fc.record({
+    id: fc.constantFrom(ROW.id, 'ct_01JDQ7Z4Y8K3M5N6P7Q8R9S0TW'),
+    createdAt: fc.constantFrom(ROW.createdAt, new Date('2026-03-01T00:00:00.000Z')),
+    completedAt: fc.constantFrom(null, new Date('2026-03-02T00:00:00.000Z')),
+    attempts: fc.integer({ min: 0, max: 2 }),
+    resourceId: text,
+  });
+  const request = fc.record({
+    filter: fc.option(filter, { nil: undefined }),
+    orderBy,
+    status: fc.option(fc.constantFrom('failed', 'pending'), { nil: undefined }),
+    limit: fc.constantFrom('1', '10'),
+    scope,
+    after: fc.option(cursorRow, { nil: undefined }),
+    before: fc.option(cursorRow, { nil: undefined }),
+  });
+
+  it('gives every request the statement built from it, cached shape or not', () => {
+    const cache = new StatementCache<TaskListTemplate>(1000);
+    fc.assert(
+      fc.property(request, (raw) => {
+        const query: Record<string, string> = { limit: raw.limit };
+        if (raw.filter) query.filter = JSON.stringify(raw.filter);
+        if (raw.orderBy) query.orderBy = raw.orderBy;
+        if (raw.status) query.status = raw.status;
+        let criteria: TaskListCriteria;
+        try {
+          criteria = prepare(query, raw.scope).criteria;
+        } catch (error) {
+          if (error instanceof ValidationFailedError) return; // e.g. a filter nested too deep
+          throw error;
+        }
+        const positioned = {
+          ...criteria,
+          // A scope is a set: the shape binds it without repetitions, which match nothing more.
+          scope: criteria.scope && [...new Set(criteria.scope)],
+          after: raw.after && cursorValuesOf(raw.after, criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS),
+          before: raw.before && cursorValuesOf(raw.before, criteria.orderBy, CLEANUP_TASK_QUERY_FIELDS),
+        };
+        expect(listStatement(dataSource, positioned, options, cache)).toEqual(direct(positioned));
+      }),
+      { numRuns: 1500, seed: 20261202 },
+    );
+    // The shapes recurred with other values (else this tested only builds).
+    expect(cache.stats.hits).toBeGreaterThan(100);
   });
 });

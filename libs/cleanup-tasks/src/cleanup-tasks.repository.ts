@@ -7,17 +7,25 @@ import { MAIN_READ_POOL, ReadCheckoutError, ReadRouting, type ReadPool } from '@
 import { type Queryable, SqlExecutor } from '@app/database/sql-executor';
 import {
   QueryParameters,
+  ShapeValues,
+  StatementCache,
   columnRef,
+  compileParameters,
   composeSql,
+  cursorShape,
   filterReadsOnly,
+  filterShape,
   planListQuery,
   planMatchQuery,
+  resolvePage,
   scopeFieldIn,
+  shapeKey,
   type AnySelectQueryBuilder,
   type CursorValue,
   type FilterNode,
   type ListQueryPlan,
   type OrderByItem,
+  type PageShape,
   type ProbeName,
 } from '@app/query-dsl';
 import { CleanupTask } from './cleanup-task.entity';
@@ -87,18 +95,75 @@ const PAGE_TASK_JSON = taskContractJson('list');
 
 const NO_PROBE = 'CAST(NULL AS boolean)';
 
+/** The list statement of one request. */
 export interface TaskListStatement {
-  /** The statement with `$n` placeholders, and their values: TypeORM's `getQueryAndParameters()` of its builder. */
+  /** The statement with `$n` placeholders (TypeORM's `getQueryAndParameters()` of its builder, for the request's shape), and the request's values for them. */
   query: string;
   parameters: unknown[];
-  plan: ListQueryPlan;
+  /** How to read the page from the rows (`resolvePage`). */
+  page: PageShape;
   /** Where `total` comes from: the counters, or a count over the rows. */
   countedBy: 'counters' | 'rows';
 }
 
+/** The list statement of a request shape (see listShape): built once, bound to each request of that shape. */
+export interface TaskListTemplate {
+  query: string;
+  /** The statement's parameters from a same-shaped request's values. */
+  bind: (values: readonly unknown[]) => unknown[];
+  page: PageShape;
+  countedBy: 'counters' | 'rows';
+}
+
+/** Built list statements kept per request shape, in each repository (and the bench's bare server). */
+export const LIST_STATEMENT_CACHE_SIZE = 500;
+
 /**
- * The whole list request as ONE statement (one round trip, one connection),
- * built with TypeORM's SelectQueryBuilder on `dataSource` (the task entity's):
+ * The shape of a list request (`@app/query-dsl` statement-shape.ts): the
+ * criteria with every value the statement binds replaced by a slot — the
+ * filter's and shortcuts' condition values, the cursors' non-NULL values,
+ * the scope's workspace ids (deduplicated first: a scope is a set) — its
+ * cache key (everything else: fields, operators, nesting, orderBy, which
+ * cursor keys are NULL, the number of workspaces, the limit, the options),
+ * and the values, in slot order.
+ */
+export function listShape(criteria: TaskListCriteria, options: TaskListOptions): { key: string; shape: TaskListCriteria; values: unknown[] } {
+  const values = new ShapeValues();
+  const scope = criteria.scope === null ? null : [...new Set(criteria.scope)].map((id) => values.slot(id) as unknown as string);
+  const shape: TaskListCriteria = {
+    orderBy: criteria.orderBy,
+    conditions: criteria.conditions.map((node) => filterShape(node, values)),
+    filter: criteria.filter && filterShape(criteria.filter, values),
+    scope,
+    after: cursorShape(criteria.after, values),
+    before: cursorShape(criteria.before, values),
+    limit: criteria.limit,
+  };
+  return { key: shapeKey({ ...shape, enumerateBelow: options.enumerateBelow }), shape, values: values.values };
+}
+
+/**
+ * The list statement of a request: the template of its shape (from `cache`
+ * when given, else built) bound to its values. With a cache, TypeORM's
+ * QueryBuilder builds each shape once (see buildListTemplate).
+ */
+export function listStatement(
+  dataSource: DataSource,
+  criteria: TaskListCriteria,
+  options: TaskListOptions = DEFAULT_TASK_LIST_OPTIONS,
+  cache?: StatementCache<TaskListTemplate>,
+): TaskListStatement {
+  const { key, shape, values } = listShape(criteria, options);
+  const build = () => buildListTemplate(dataSource, shape, options);
+  const template = cache ? cache.get(key, build) : build();
+  return { query: template.query, parameters: template.bind(values), page: template.page, countedBy: template.countedBy };
+}
+
+/**
+ * The list statement of a request shape (`criteria` from listShape; plain
+ * criteria work too), built with TypeORM's SelectQueryBuilder on
+ * `dataSource` (the task entity's). The whole list request is ONE statement
+ * (one round trip, one connection):
  *
  *   WITH info AS MATERIALIZED (SELECT <total> AS total, <hasPrevious probe>, <hasNext probe>)
  *   SELECT list.total, …, <task JSON> AS task FROM (info LEFT JOIN LATERAL (
@@ -147,7 +212,7 @@ export interface TaskListStatement {
  * The plans of the eight bench:list scenarios are held to those of the
  * statement's template-string predecessor (src/__plans__, list-plan-shape.db-spec.ts).
  */
-export function listStatement(dataSource: DataSource, criteria: TaskListCriteria, options: TaskListOptions = DEFAULT_TASK_LIST_OPTIONS): TaskListStatement {
+export function buildListTemplate(dataSource: DataSource, criteria: TaskListCriteria, options: TaskListOptions): TaskListTemplate {
   const spec = CLEANUP_TASK_QUERY_FIELDS;
   // The outer builder writes its own names (the CTEs info and matches, the
   // output columns, the alias list) bare: fixed lower-case identifiers, read
@@ -250,8 +315,8 @@ export function listStatement(dataSource: DataSource, criteria: TaskListCriteria
     .addSelect(PAGE_TASK_JSON, 'task')
     .from(composeSql.leftJoinLateral('info', page, 'p'), 'list');
   plan.applyFetchOrder(statement, 'list');
-  const [query, parameters] = statement.getQueryAndParameters();
-  return { query, parameters, plan, countedBy };
+  const [query, bound] = statement.getQueryAndParameters();
+  return { query, bind: compileParameters(bound), page: plan.pageShape, countedBy };
 }
 
 /**
@@ -383,6 +448,8 @@ export const NARROW_THE_QUERY =
 export class CleanupTasksRepository {
   /** Tuning of the list statement (tests set `enumerateBelow` to exercise both page branches). */
   listOptions: TaskListOptions = { ...DEFAULT_TASK_LIST_OPTIONS };
+  /** The list statements built so far, by request shape (listShape): a request of a known shape binds its values into the text. */
+  readonly listStatements = new StatementCache<TaskListTemplate>(LIST_STATEMENT_CACHE_SIZE);
   private readonly dataSource: DataSource;
 
   constructor(
@@ -418,16 +485,17 @@ export class CleanupTasksRepository {
 
   /**
    * One page of tasks with its exact total and neighbours, in one round trip
-   * (see listStatement), from the read replica when there is a healthy one.
+   * (see buildListTemplate; the statement of a request shape seen before is
+   * taken from listStatements), from the read replica when there is a healthy one.
    * The tasks come as JSON text built by PostgreSQL. On the list's read pool
    * (see runListStatement).
    */
   async list(criteria: TaskListCriteria): Promise<TaskListPage> {
-    const statement = listStatement(this.dataSource, criteria, this.listOptions);
+    const statement = listStatement(this.dataSource, criteria, this.listOptions, this.listStatements);
     const rows = await this.runListStatement<ListResultRow>(statement);
     const info = rows[0];
     const fetched = rows[0].task === null ? [] : rows.map((row) => row.task as string);
-    const page = statement.plan.resolvePage(fetched, { hasPrevious: info.has_previous, hasNext: info.has_next });
+    const page = resolvePage(statement.page, fetched, { hasPrevious: info.has_previous, hasNext: info.has_next });
     return { tasks: page.rows, total: Number(info.total), hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage };
   }
 

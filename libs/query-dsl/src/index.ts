@@ -12,6 +12,7 @@
  *   planListQuery({...}) → ListQueryPlan                            — applies page / count / probes to builders
  *   planMatchQuery({...}) → MatchQueryPlan                          — the WHERE alone (counts, exports)
  *   plan.resolvePage(rows, probes); cursorValuesOf(row) → CursorCodec.encode
+ *   filterShape / cursorShape / shapeKey / compileParameters        — one statement per request shape (StatementCache)
  *
  * Contracts:
  * - Every SQL expression produced is two-valued (never NULL), so NOT is exact.
@@ -90,5 +91,24 @@ export {
   type DecodeCursorOptions,
 } from './pagination/cursor-codec';
 export { filterOpenApiSchemas, type FilterSchemaNames, type JsonSchema } from './openapi/filter-schemas';
-export { planListQuery, type ListQueryInput, type ListQueryPlan, type ProbeName, type ResolvedPage } from './pagination/list-query';
+export {
+  planListQuery,
+  resolvePage,
+  type ListQueryInput,
+  type ListQueryPlan,
+  type PageShape,
+  type ProbeName,
+  type ProbeResults,
+  type ResolvedPage,
+} from './pagination/list-query';
+export {
+  ParameterSlot,
+  ShapeValues,
+  StatementCache,
+  compileParameters,
+  cursorShape,
+  deriveParameter,
+  filterShape,
+  shapeKey,
+} from './statement-shape';
 // Test support (not exported here, import by path): `@app/query-dsl/testing/reference-evaluator`.

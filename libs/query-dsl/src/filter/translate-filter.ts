@@ -2,6 +2,7 @@ import { Brackets, NotBrackets, type ObjectLiteral, type SelectQueryBuilder, typ
 import { composeSql } from '../compose-sql';
 import type { EntitySpec, FieldSpec, FieldType, ScalarValue } from '../field-map';
 import { AliasGenerator, QueryParameters, columnRef } from '../sql';
+import { deriveParameter } from '../statement-shape';
 import type { ConditionNode, FilterNode, JsonObject, RelationNode } from './filter-ast';
 
 /**
@@ -191,15 +192,21 @@ export function escapeLike(text: string): string {
 
 const COMPARISON: Record<'eq' | 'lt' | 'lte' | 'gt' | 'gte', string> = { eq: '=', lt: '<', lte: '<=', gt: '>', gte: '>=' };
 
-/** The value a condition binds (LIKE patterns escaped, JSON serialised). */
-function boundValue(node: ConditionNode): unknown {
+/**
+ * The value a condition binds (LIKE patterns escaped, JSON serialised),
+ * through `deriveParameter`: the value may be a statement shape's slot
+ * (`statement-shape.ts`), so it is only ever transformed there, never read.
+ */
+function boundValue(node: ConditionNode, field: FieldSpec): unknown {
   switch (node.operator) {
     case 'contains':
-      return typeof node.value === 'string' ? `%${escapeLike(node.value)}%` : JSON.stringify(node.value as JsonObject);
+      return field.type === 'json'
+        ? deriveParameter(node.value as JsonObject, (json) => JSON.stringify(json))
+        : deriveParameter(node.value as string, (text) => `%${escapeLike(text)}%`);
     case 'startsWith':
-      return `${escapeLike(node.value as string)}%`;
+      return deriveParameter(node.value as string, (text) => `${escapeLike(text)}%`);
     case 'endsWith':
-      return `%${escapeLike(node.value as string)}`;
+      return deriveParameter(node.value as string, (text) => `%${escapeLike(text)}`);
     default:
       return node.value;
   }
@@ -209,7 +216,7 @@ function conditionSql(node: ConditionNode, alias: string, ctx: TranslateContext)
   const field = ctx.spec.fields[node.field];
   if (!field) throw new Error(`unknown field ${node.field}`);
   const col = columnRef(alias, field.column);
-  const value = () => ctx.params.bindOnce(node, () => boundValue(node));
+  const value = () => ctx.params.bindOnce(node, () => boundValue(node, field));
   // Guarded form for predicates that would be NULL on a NULL column.
   const guarded = (predicate: string): string => (field.nullable ? `(${col} IS NOT NULL AND ${predicate})` : predicate);
 

@@ -24,6 +24,15 @@ export interface ResolvedPage<T> {
 
 export type ProbeName = 'hasPrevious' | 'hasNext';
 
+/** What settling a fetched page takes (`resolvePage`): plain data, kept with a statement built once for many requests. */
+export interface PageShape {
+  direction: 'forward' | 'backward';
+  /** The page size asked for (the statement fetches one more). */
+  limit: number;
+  /** Which probes the statement answers (see ListQueryPlan.probes). */
+  probes: Readonly<Record<ProbeName, boolean>>;
+}
+
 /**
  * One list request, ready to be applied to the builders of one statement.
  * Every `apply…` ANDs conditions into a builder's WHERE (or sets its ORDER BY)
@@ -61,8 +70,16 @@ export interface ListQueryPlan {
    * (its subquery made with `owner.subQuery()`), or `null` when the page does not need it.
    */
   probe(owner: AnySelectQueryBuilder, probe: ProbeName): string | null;
-  /** Trims the extra row, restores forward order, and settles hasNext/hasPrevious exactly. */
-  resolvePage<T>(fetched: readonly T[], probes?: { hasPrevious?: boolean | null; hasNext?: boolean | null }): ResolvedPage<T>;
+  /** What `resolvePage` needs of the plan. */
+  pageShape: PageShape;
+  /** Trims the extra row, restores forward order, and settles hasNext/hasPrevious exactly (`resolvePage` of `pageShape`). */
+  resolvePage<T>(fetched: readonly T[], probes?: ProbeResults): ResolvedPage<T>;
+}
+
+/** The probes' answers, as the statement returns them (NULL where the page needs no probe). */
+export interface ProbeResults {
+  hasPrevious?: boolean | null;
+  hasNext?: boolean | null;
 }
 
 /**
@@ -88,7 +105,8 @@ export function planListQuery(input: ListQueryInput): ListQueryPlan {
   const direction = input.after || !input.before ? 'forward' : 'backward';
   const fetchOrder = direction === 'forward' ? [...orderBy] : reverseOrderBy(orderBy);
   const fetchLimit = limit + 1;
-  const probes = { hasPrevious: direction === 'forward' && after !== null, hasNext: before !== null };
+  const probes = Object.freeze({ hasPrevious: direction === 'forward' && after !== null, hasNext: before !== null });
+  const pageShape: PageShape = Object.freeze({ direction, limit, probes });
 
   const applyWhere = (qb: AnySelectQueryBuilder, alias = rootAlias) => match.applyWhere(qb, alias);
   const applyCursorBounds = (qb: AnySelectQueryBuilder, alias = rootAlias) => {
@@ -138,20 +156,29 @@ export function planListQuery(input: ListQueryInput): ListQueryPlan {
       sub.limit(1);
       return composeSql.firstValueOr(sub, 'FALSE');
     },
-    resolvePage<T>(fetched: readonly T[], results: { hasPrevious?: boolean | null; hasNext?: boolean | null } = {}): ResolvedPage<T> {
-      const probed = (name: ProbeName): boolean => {
-        if (!probes[name]) return false;
-        const result = results[name];
-        if (typeof result !== 'boolean') throw new Error(`the ${name} probe result is required`);
-        return result;
-      };
-      const extra = fetched.length > limit;
-      const rows = fetched.slice(0, limit);
-      if (direction === 'backward') {
-        rows.reverse();
-        return { rows, hasPreviousPage: extra, hasNextPage: probed('hasNext') };
-      }
-      return { rows, hasPreviousPage: probed('hasPrevious'), hasNextPage: extra || probed('hasNext') };
-    },
+    pageShape,
+    resolvePage: (fetched, results) => resolvePage(pageShape, fetched, results),
   };
+}
+
+/**
+ * Trims the extra row, restores forward order, and settles hasNext /
+ * hasPrevious exactly: the extra row answers the fetch direction's side, a
+ * probe the other (see planListQuery).
+ */
+export function resolvePage<T>(shape: PageShape, fetched: readonly T[], results: ProbeResults = {}): ResolvedPage<T> {
+  const { direction, limit, probes } = shape;
+  const probed = (name: ProbeName): boolean => {
+    if (!probes[name]) return false;
+    const result = results[name];
+    if (typeof result !== 'boolean') throw new Error(`the ${name} probe result is required`);
+    return result;
+  };
+  const extra = fetched.length > limit;
+  const rows = fetched.slice(0, limit);
+  if (direction === 'backward') {
+    rows.reverse();
+    return { rows, hasPreviousPage: extra, hasNextPage: probed('hasNext') };
+  }
+  return { rows, hasPreviousPage: probed('hasPrevious'), hasNextPage: extra || probed('hasNext') };
 }
