@@ -13,6 +13,11 @@
 // one API request, one bare-server request and one direct SQL run; at least
 // 200), BENCH_SECONDS (5 s of autocannon at 10
 // connections per scenario), BENCH_DEADLINE_SECONDS (900: the whole run).
+// BENCH_OTHER_CHECKOUT=<dir>: also start the built app of another checkout
+// (e.g. an older commit, `npm ci && npm run build` there) on the same data,
+// and time its request in every round beside the others (four per round, in
+// rotating order): this app's p95 over the other's, in one machine state
+// (`npm run bench:list:compare` does this).
 // Every loop is bounded in count and by the deadline; everything started here
 // is stopped here.
 /* global fetch, URLSearchParams, Buffer */
@@ -37,12 +42,11 @@ const WARMUP = 30;
 const GLOBAL_WARMUP = 500;
 // Both servers log their garbage collections here (bench/list/gc-observer.mjs).
 const GC_OBSERVER = resolve(import.meta.dirname, 'gc-observer.mjs');
-const GC_LOGS = { app: resolve(root, '.bench/gc-app.log'), bare: resolve(root, '.bench/gc-bare.log') };
-const ORDERS = [
-  ['api', 'bare', 'sql'],
-  ['bare', 'sql', 'api'],
-  ['sql', 'api', 'bare'],
-];
+const GC_LOGS = { app: resolve(root, '.bench/gc-app.log'), bare: resolve(root, '.bench/gc-bare.log'), other: resolve(root, '.bench/gc-other.log') };
+const OTHER_CHECKOUT = env.BENCH_OTHER_CHECKOUT ? resolve(env.BENCH_OTHER_CHECKOUT) : null;
+/** What a round times, in its first round's order; round i starts i places further on (each kind runs first, and last, as often as the others). */
+const KINDS = OTHER_CHECKOUT ? ['api', 'other', 'bare', 'sql'] : ['api', 'bare', 'sql'];
+const orderOfRound = (i) => KINDS.map((_, k) => KINDS[(i + k) % KINDS.length]);
 /** [start, end] epoch ms of every scenario's measured rounds. */
 const measuredWindows = [];
 
@@ -59,11 +63,12 @@ const log = (line) => process.stderr.write(`[bench:list] ${line}\n`);
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const ms = (value) => value.toFixed(2);
 
-/** The built app (dist/), scheduler off. */
-function startApp(databaseUrl) {
-  return startServerProcess('the app', ['--import', GC_OBSERVER, resolve(dist, 'apps/api/src/main.js')], {
+/** The built app (dist/ of this checkout, or of `checkout`), scheduler off. */
+function startApp(databaseUrl, checkout = null) {
+  const entry = checkout ? resolve(checkout, 'dist/apps/api/apps/api/src/main.js') : resolve(dist, 'apps/api/src/main.js');
+  return startServerProcess(checkout ? `the app of ${checkout}` : 'the app', ['--import', GC_OBSERVER, entry], {
     PATH: env.PATH,
-    BENCH_GC_LOG: GC_LOGS.app,
+    BENCH_GC_LOG: checkout ? GC_LOGS.other : GC_LOGS.app,
     DATABASE_URL: databaseUrl,
     HOST: '127.0.0.1',
     PORT: '0',
@@ -72,7 +77,7 @@ function startApp(databaseUrl) {
     RATE_LIMIT_PER_MINUTE: '100000000',
     BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN,
     CURSOR_SECRET,
-  });
+  }, checkout ? { cwd: checkout } : {});
 }
 
 /** The same request work without the framework: the list statement behind a bare node:http server (bench/list/bare-server.mjs). */
@@ -108,8 +113,8 @@ function httpGet(url, headers) {
  * all three see the same machine state, so no figure is taken in a quieter
  * moment than another.
  */
-async function timeRounds({ apiUrl, apiHeaders, bareUrl, bareHeaders, client, statement }, samples) {
-  const times = { api: [], bare: [], sql: [] };
+async function timeRounds({ apiUrl, apiHeaders, otherUrl, bareUrl, bareHeaders, client, statement }, samples) {
+  const times = Object.fromEntries(KINDS.map((kind) => [kind, []]));
   let body;
   const timed = async (kind, run) => {
     const started = performance.now();
@@ -124,22 +129,18 @@ async function timeRounds({ apiUrl, apiHeaders, bareUrl, bareHeaders, client, st
     // always the one that runs first (after the client's idle moment) or last.
     const runs = {
       api: () => timed('api', () => httpGet(apiUrl, apiHeaders)),
+      other: () => timed('other', () => httpGet(otherUrl, apiHeaders)),
       bare: () => timed('bare', () => httpGet(bareUrl, bareHeaders)),
       sql: () => timed('sql', () => client.query(statement.query, statement.parameters)),
     };
-    const order = ORDERS[i % ORDERS.length];
     const done = {};
-    for (const kind of order) done[kind] = await runs[kind]();
-    const { api, bare, sql } = done;
-    for (const [name, response] of [['api', api.result], ['bare server', bare.result]]) {
-      if (response.status !== 200) throw new Error(`${name}: ${apiUrl} answered ${response.status}: ${response.body.slice(0, 500)}`);
+    for (const kind of orderOfRound(i)) done[kind] = await runs[kind]();
+    for (const [name, kind] of [['api', 'api'], ['the other app', 'other'], ['bare server', 'bare']]) {
+      const response = done[kind]?.result;
+      if (response && response.status !== 200) throw new Error(`${name}: ${apiUrl} answered ${response.status}: ${response.body.slice(0, 500)}`);
     }
-    body = api.result.body;
-    if (i >= WARMUP) {
-      times.api.push(api.elapsed);
-      times.bare.push(bare.elapsed);
-      times.sql.push(sql.elapsed);
-    }
+    body = done.api.result.body;
+    if (i >= WARMUP) for (const kind of KINDS) times[kind].push(done[kind].elapsed);
   }
   const window = [windowStart, performance.timeOrigin + performance.now()];
   for (const list of Object.values(times)) list.sort((x, y) => x - y);
@@ -154,6 +155,7 @@ async function throughput(url, headers) {
 }
 
 let app;
+let other;
 let bare;
 /** Tokens this run created (revoked at the end). */
 const tokenIds = [];
@@ -179,7 +181,8 @@ async function gcSummary() {
     const youngText = young.length === 0 ? '0 young' : `${young.length} young (median ${ms(percentile(young, 50))} ms, max ${ms(young[young.length - 1])} ms)`;
     return `${name}: ${youngText}, ${pauses.full.length} full, ${pauses.incremental.length} incremental marking steps; ${((100 * total) / measured).toFixed(1)}% of the time`;
   };
-  return `GC pauses inside the measured rounds (${(measured / 1000).toFixed(1)} s) — ${describe('app', GC_LOGS.app)} · ${describe('bare server', GC_LOGS.bare)}`;
+  const apps = `${describe('app', GC_LOGS.app)}${OTHER_CHECKOUT ? ` · ${describe('other app', GC_LOGS.other)}` : ''}`;
+  return `GC pauses inside the measured rounds (${(measured / 1000).toFixed(1)} s) — ${apps} · ${describe('bare server', GC_LOGS.bare)}`;
 }
 
 async function main() {
@@ -196,6 +199,9 @@ async function main() {
     bare = startBareServer(databaseUrl);
     const base = await app.ready;
     const bareBase = await bare.ready;
+    // Started once this app has migrated the database (an older app finds its own migrations done).
+    other = OTHER_CHECKOUT ? startApp(databaseUrl, OTHER_CHECKOUT) : null;
+    const otherBase = await other?.ready;
     await loadData(databaseUrl, ROWS, log);
     await sql.connect();
     tasksDataSource = await new DataSource({ type: 'postgres', url: databaseUrl, entities: [CleanupTask], poolSize: 1 }).initialize();
@@ -264,6 +270,7 @@ async function main() {
       return {
         apiUrl: `${base}/api/cleanup-tasks?${new URLSearchParams(scenario.params)}`,
         apiHeaders: scenario.headers ?? admin,
+        otherUrl: otherBase && `${otherBase}/api/cleanup-tasks?${new URLSearchParams(scenario.params)}`,
         bareUrl: `${bareBase}/api/cleanup-tasks?${new URLSearchParams(scenario.params)}`,
         bareHeaders: scenario.scope ? { 'x-bench-scope': scenario.scope.join(',') } : {},
         client: sql,
@@ -303,6 +310,7 @@ async function main() {
         bareP95: percentile(times.bare, 95),
         sqlP50: percentile(times.sql, 50),
         sqlP95: percentile(times.sql, 95),
+        ...(OTHER_CHECKOUT ? { otherP50: percentile(times.other, 50), otherP95: percentile(times.other, 95) } : {}),
         total: body.pageInfo.total,
         rows: body.data.length,
         countedBy: statement.countedBy,
@@ -310,7 +318,7 @@ async function main() {
       result.ratio = result.apiP95 / result.sqlP95;
       result.bareRatio = result.bareP95 / result.sqlP95;
       results.push(result);
-      log(`${scenario.name}: api p95 ${ms(result.apiP95)} ms, bare p95 ${ms(result.bareP95)} ms, sql p95 ${ms(result.sqlP95)} ms`);
+      log(`${scenario.name}: api p95 ${ms(result.apiP95)} ms,${OTHER_CHECKOUT ? ` other app p95 ${ms(result.otherP95)} ms,` : ''} bare p95 ${ms(result.bareP95)} ms, sql p95 ${ms(result.sqlP95)} ms`);
     }
     // Throughput last: autocannon loads only the app, which is busy for a
     // while after each burst (collections, pools); measured between the
@@ -345,6 +353,19 @@ async function main() {
       `EXPLAIN ANALYZE of each statement: ${explainFile}`,
       `bench:list worst api/sql p95 ratio: ${worst.toFixed(2)}`,
     );
+    if (OTHER_CHECKOUT) {
+      // Same rounds, same machine state: this app's request and the other's ran back to back.
+      lines.push(
+        '',
+        `this app against the app of ${OTHER_CHECKOUT} (its request timed in every round beside this app's, ${SAMPLES} rounds per scenario)`,
+        `${pad('scenario', 52)}${pad('API p50', 9)}${pad('API p95', 9)}${pad('other p50', 11)}${pad('other p95', 11)}${pad('API/other p50', 15)}API/other p95`,
+        ...results.map(
+          (r) =>
+            `${pad(r.name, 52)}${pad(ms(r.apiP50), 9)}${pad(ms(r.apiP95), 9)}${pad(ms(r.otherP50), 11)}${pad(ms(r.otherP95), 11)}${pad(`${(r.apiP50 / r.otherP50).toFixed(2)}x`, 15)}${(r.apiP95 / r.otherP95).toFixed(2)}x`,
+        ),
+        `bench:list worst api/other p95 ratio: ${Math.max(...results.map((r) => r.apiP95 / r.otherP95)).toFixed(2)}`,
+      );
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     for (const id of tokenIds) {
@@ -354,6 +375,7 @@ async function main() {
     await tasksDataSource?.destroy().catch(() => undefined);
     agent.destroy();
     await bare?.stop();
+    await other?.stop();
     await app?.stop();
     await server.stop();
   }
@@ -362,6 +384,7 @@ async function main() {
 const watchdog = setTimeout(() => {
   log('deadline passed; exiting');
   app?.kill();
+  other?.kill();
   bare?.kill();
   process.exit(2);
 }, Math.max(0, DEADLINE - Date.now()) + 60_000);

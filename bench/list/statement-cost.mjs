@@ -4,7 +4,9 @@
 // loop, after a warm-up; prints µs per build (performance.now(): the fastest
 // and the median of 7 batches; on a shared machine the fastest is the cost,
 // the median what the neighbours left of it), and the same with the
-// request's parsing (prepareTaskList) included.
+// request's parsing (prepareTaskList) included, and what the app pays for a
+// shape it has seen before (the statement from its StatementCache, the
+// request's values bound into it; parsing included).
 //
 // Usage: npm run build && node bench/list/statement-cost.mjs <database url>
 // (any reachable PostgreSQL: the DataSource connects to load its metadata and
@@ -14,10 +16,10 @@ import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 
 const dist = resolve(import.meta.dirname, '../../dist/apps/api');
-const { CursorCodec } = await import(`${dist}/libs/query-dsl/src/index.js`);
+const { CursorCodec, StatementCache } = await import(`${dist}/libs/query-dsl/src/index.js`);
 const { parseListQuery } = await import(`${dist}/libs/cleanup-tasks/src/dto/list-cleanup-tasks.query.js`);
 const { prepareTaskList } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.service.js`);
-const { listStatement } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
+const { listStatement, DEFAULT_TASK_LIST_OPTIONS, LIST_STATEMENT_CACHE_SIZE } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
 const { CleanupTask } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.entity.js`);
 const { LIST_PLAN_SCENARIOS } = await import(`${dist}/libs/cleanup-tasks/src/__plans__/list-scenarios.js`);
 
@@ -30,7 +32,7 @@ const dataSource = await new DataSource({ type: 'postgres', url: databaseUrl, en
 const codec = new CursorCodec('statement-cost-secret-0123456789-abcdefgh');
 try {
   const pad = (text, width) => String(text).padEnd(width);
-  process.stdout.write(`${pad('scenario', 52)}${pad('build µs (min / median)', 26)}parse + build µs (min / median)\n`);
+  process.stdout.write(`${pad('scenario', 52)}${pad('build µs (min / median)', 26)}${pad('parse + build µs', 26)}parse + cached shape µs\n`);
   for (const scenario of LIST_PLAN_SCENARIOS) {
     const prepare = () => {
       const { criteria } = prepareTaskList(parseListQuery(scenario.params), scenario.scope ?? null, codec);
@@ -50,7 +52,9 @@ try {
     };
     const build = perBuild(() => listStatement(dataSource, criteria));
     const both = perBuild(() => listStatement(dataSource, prepare()));
-    process.stdout.write(`${pad(scenario.name, 52)}${pad(build, 26)}${both}\n`);
+    const cache = new StatementCache(LIST_STATEMENT_CACHE_SIZE);
+    const cached = perBuild(() => listStatement(dataSource, prepare(), DEFAULT_TASK_LIST_OPTIONS, cache));
+    process.stdout.write(`${pad(scenario.name, 52)}${pad(build, 26)}${pad(both, 26)}${cached}\n`);
   }
 } finally {
   await dataSource.destroy();
