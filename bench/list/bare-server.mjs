@@ -15,10 +15,10 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 
 const dist = resolve(import.meta.dirname, '../../dist/apps/api');
-const { CursorCodec, StatementCache, cursorValuesOf, resolvePage } = await import(`${dist}/libs/query-dsl/src/index.js`);
+const { CursorCodec, cursorValuesOf, resolvePage } = await import(`${dist}/libs/query-dsl/src/index.js`);
 const { parseListQuery } = await import(`${dist}/libs/cleanup-tasks/src/dto/list-cleanup-tasks.query.js`);
 const { prepareTaskList } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.service.js`);
-const { listStatement, DEFAULT_TASK_LIST_OPTIONS, LIST_STATEMENT_CACHE_SIZE } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
+const { listStatement, DEFAULT_TASK_LIST_OPTIONS, listStatementCache } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
 const { CLEANUP_TASK_QUERY_FIELDS } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.query-fields.js`);
 const { CleanupTask } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.entity.js`);
 const { databaseSettingsFor, poolConfig } = await import(`${dist}/libs/database/src/database-settings.js`);
@@ -32,7 +32,7 @@ const pool = new pg.Pool(poolConfig(databaseSettingsFor(databaseUrl), { name: 'b
 const dataSource = await new DataSource({ type: 'postgres', url: databaseUrl, entities: [CleanupTask], poolSize: 1 }).initialize();
 const codec = new CursorCodec(secret);
 // As the app's repository: each request shape's statement is built once.
-const statements = new StatementCache(LIST_STATEMENT_CACHE_SIZE);
+const statements = listStatementCache();
 
 async function page(url, scope) {
   const { criteria, fingerprint } = prepareTaskList(parseListQuery(Object.fromEntries(url.searchParams)), scope, codec);

@@ -16,10 +16,10 @@ import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 
 const dist = resolve(import.meta.dirname, '../../dist/apps/api');
-const { CursorCodec, StatementCache } = await import(`${dist}/libs/query-dsl/src/index.js`);
+const { CursorCodec } = await import(`${dist}/libs/query-dsl/src/index.js`);
 const { parseListQuery } = await import(`${dist}/libs/cleanup-tasks/src/dto/list-cleanup-tasks.query.js`);
 const { prepareTaskList } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.service.js`);
-const { listStatement, DEFAULT_TASK_LIST_OPTIONS, LIST_STATEMENT_CACHE_SIZE } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
+const { listStatement, DEFAULT_TASK_LIST_OPTIONS, listStatementCache } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-tasks.repository.js`);
 const { CleanupTask } = await import(`${dist}/libs/cleanup-tasks/src/cleanup-task.entity.js`);
 const { LIST_PLAN_SCENARIOS } = await import(`${dist}/libs/cleanup-tasks/src/__plans__/list-scenarios.js`);
 
@@ -52,7 +52,7 @@ try {
     };
     const build = perBuild(() => listStatement(dataSource, criteria));
     const both = perBuild(() => listStatement(dataSource, prepare()));
-    const cache = new StatementCache(LIST_STATEMENT_CACHE_SIZE);
+    const cache = listStatementCache();
     const cached = perBuild(() => listStatement(dataSource, prepare(), DEFAULT_TASK_LIST_OPTIONS, cache));
     process.stdout.write(`${pad(scenario.name, 52)}${pad(build, 26)}${pad(both, 26)}${cached}\n`);
   }

@@ -115,8 +115,14 @@ export interface TaskListTemplate {
   countedBy: 'counters' | 'rows';
 }
 
-/** Built list statements kept per request shape, in each repository (and the bench's bare server). */
-export const LIST_STATEMENT_CACHE_SIZE = 500;
+/**
+ * Built list statements kept per request shape, in each repository (and the
+ * bench's bare server): at most 500, and at most 4 M characters of keys and
+ * SQL (a statement is 2–10 k; the largest filters, 200 nodes, make ~100 k).
+ */
+export function listStatementCache(): StatementCache<TaskListTemplate> {
+  return new StatementCache<TaskListTemplate>(500, { max: 4_000_000, sizeOf: (key, template) => key.length + template.query.length });
+}
 
 /**
  * The shape of a list request (`@app/query-dsl` statement-shape.ts): the
@@ -449,7 +455,7 @@ export class CleanupTasksRepository {
   /** Tuning of the list statement (tests set `enumerateBelow` to exercise both page branches). */
   listOptions: TaskListOptions = { ...DEFAULT_TASK_LIST_OPTIONS };
   /** The list statements built so far, by request shape (listShape): a request of a known shape binds its values into the text. */
-  readonly listStatements = new StatementCache<TaskListTemplate>(LIST_STATEMENT_CACHE_SIZE);
+  readonly listStatements = listStatementCache();
   private readonly dataSource: DataSource;
 
   constructor(

@@ -80,11 +80,27 @@ describe('StatementCache', () => {
     expect([get('a'), get('b'), get('a')]).toEqual(['a#1', 'b#2', 'a#1']);
     // 'b' is now the least recently used: 'c' evicts it, not 'a'.
     expect([get('c'), get('a'), get('b')]).toEqual(['c#3', 'a#1', 'b#4']);
-    expect(cache.size).toBe(2);
+    expect(cache.count).toBe(2);
     expect(cache.stats).toEqual({ hits: 2, misses: 4 });
   });
 
-  it('rejects a capacity below one', () => {
+  it('holds no more than its budget, oldest out first, and keeps nothing larger than the whole budget', () => {
+    const cache = new StatementCache<string>(100, { max: 10, sizeOf: (key, sql) => key.length + sql.length });
+    const get = (key: string, sql: string) => cache.get(key, () => sql);
+    get('a', '1234'); // 5
+    get('b', '1234'); // 10 in all
+    expect([cache.count, cache.size]).toEqual([2, 10]);
+    get('c', '12'); // 13: 'a' goes
+    expect([cache.count, cache.size]).toEqual([2, 8]);
+    expect(get('huge', '12345678901')).toBe('12345678901');
+    expect([cache.count, cache.size]).toEqual([2, 8]);
+    let rebuilt = false;
+    cache.get('b', () => ((rebuilt = true), 'again'));
+    expect(rebuilt).toBe(false);
+  });
+
+  it('rejects a capacity below one and an empty budget', () => {
     expect(() => new StatementCache(0)).toThrow('at least one');
+    expect(() => new StatementCache(1, { max: 0, sizeOf: () => 1 })).toThrow('budget must be positive');
   });
 });

@@ -155,18 +155,31 @@ export function compileParameters(bound: readonly unknown[]): (values: readonly 
   return (values) => recipes.map((recipe) => recipe(values));
 }
 
+/** How much of a budget a kept template takes (e.g. the characters of its key and SQL). */
+export interface StatementCacheBudget<Template> {
+  max: number;
+  sizeOf: (key: string, template: Template) => number;
+}
+
 /**
  * Built statements by shape key, the most recently used kept: at most
- * `capacity` (a client's every filter shape and page size is a key; a flood
- * of distinct shapes costs a build each, as without the cache, and evicts
- * the oldest).
+ * `capacity` of them and, with a budget, at most `budget.max` of their
+ * summed sizes (a client's every filter shape and page size is a key; a
+ * flood of distinct or very large shapes costs a build each, as without the
+ * cache, evicts the oldest and holds no more than the budget; a template
+ * larger than the whole budget is used and not kept).
  */
 export class StatementCache<Template> {
-  private readonly entries = new Map<string, Template>();
+  private readonly entries = new Map<string, { template: Template; size: number }>();
+  private size_ = 0;
   private counts = { hits: 0, misses: 0 };
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    private readonly budget?: StatementCacheBudget<Template>,
+  ) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new Error('a statement cache holds at least one statement');
+    if (budget && !(budget.max > 0)) throw new Error('a statement cache budget must be positive');
   }
 
   /** The template of `key`, built by `build` when it is not held. */
@@ -177,17 +190,30 @@ export class StatementCache<Template> {
       this.entries.delete(key);
       this.entries.set(key, held);
       this.counts.hits += 1;
-      return held;
+      return held.template;
     }
-    const built = build();
+    const template = build();
     this.counts.misses += 1;
-    this.entries.set(key, built);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
-    return built;
+    const size = this.budget ? this.budget.sizeOf(key, template) : 0;
+    if (this.budget && size > this.budget.max) return template;
+    this.entries.set(key, { template, size });
+    this.size_ += size;
+    for (const [oldest, entry] of this.entries) {
+      if (this.entries.size <= this.capacity && (!this.budget || this.size_ <= this.budget.max)) break;
+      this.entries.delete(oldest);
+      this.size_ -= entry.size;
+    }
+    return template;
   }
 
-  get size(): number {
+  /** How many templates are kept. */
+  get count(): number {
     return this.entries.size;
+  }
+
+  /** The kept templates' summed sizes (0 without a budget). */
+  get size(): number {
+    return this.size_;
   }
 
   /** Look-ups so far that found a statement, and that built one. */
