@@ -27,11 +27,10 @@ const [databaseUrl, secret] = process.argv.slice(2);
 // The app's session settings (they shape the plans: random_page_cost), from the app's own definition.
 const pool = new pg.Pool(poolConfig(databaseSettingsFor(databaseUrl), { name: 'bare', max: 10 }));
 // The task entity's DataSource, as the app's repository has it: the statement
-// of each request shape is built with its QueryBuilder (its metadata) and
-// kept; statements run on the pool above.
+// of each request shape is built with its QueryBuilder (its metadata) once
+// and kept in `statements`; statements run on the pool above.
 const dataSource = await new DataSource({ type: 'postgres', url: databaseUrl, entities: [CleanupTask], poolSize: 1 }).initialize();
 const codec = new CursorCodec(secret);
-// As the app's repository: each request shape's statement is built once.
 const statements = listStatementCache();
 
 async function page(url, scope) {

@@ -135,9 +135,9 @@ async function timeRounds({ apiUrl, apiHeaders, otherUrl, bareUrl, bareHeaders, 
     };
     const done = {};
     for (const kind of orderOfRound(i)) done[kind] = await runs[kind]();
-    for (const [name, kind] of [['api', 'api'], ['the other app', 'other'], ['bare server', 'bare']]) {
+    for (const [name, kind, url] of [['api', 'api', apiUrl], ['the other app', 'other', otherUrl], ['bare server', 'bare', bareUrl]]) {
       const response = done[kind]?.result;
-      if (response && response.status !== 200) throw new Error(`${name}: ${apiUrl} answered ${response.status}: ${response.body.slice(0, 500)}`);
+      if (response && response.status !== 200) throw new Error(`${name}: ${url} answered ${response.status}: ${response.body.slice(0, 500)}`);
     }
     body = done.api.result.body;
     if (i >= WARMUP) for (const kind of KINDS) times[kind].push(done[kind].elapsed);

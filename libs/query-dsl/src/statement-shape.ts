@@ -171,8 +171,8 @@ export interface StatementCacheBudget<Template> {
  */
 export class StatementCache<Template> {
   private readonly entries = new Map<string, { template: Template; size: number }>();
-  private size_ = 0;
-  private counts = { hits: 0, misses: 0 };
+  private totalSize = 0;
+  private readonly counts = { hits: 0, misses: 0 };
 
   constructor(
     readonly capacity: number,
@@ -197,11 +197,11 @@ export class StatementCache<Template> {
     const size = this.budget ? this.budget.sizeOf(key, template) : 0;
     if (this.budget && size > this.budget.max) return template;
     this.entries.set(key, { template, size });
-    this.size_ += size;
+    this.totalSize += size;
     for (const [oldest, entry] of this.entries) {
-      if (this.entries.size <= this.capacity && (!this.budget || this.size_ <= this.budget.max)) break;
+      if (this.entries.size <= this.capacity && (!this.budget || this.totalSize <= this.budget.max)) break;
       this.entries.delete(oldest);
-      this.size_ -= entry.size;
+      this.totalSize -= entry.size;
     }
     return template;
   }
@@ -213,7 +213,7 @@ export class StatementCache<Template> {
 
   /** The kept templates' summed sizes (0 without a budget). */
   get size(): number {
-    return this.size_;
+    return this.totalSize;
   }
 
   /** Look-ups so far that found a statement, and that built one. */
